@@ -1,0 +1,36 @@
+"""Security events into the audit log: logins, failed logins, lockouts, logouts."""
+
+from axes.signals import user_locked_out
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.dispatch import receiver
+
+from audits.models import AuditEvent
+from audits.services import audit_record
+
+
+def _ip(request):
+    return request.META.get("REMOTE_ADDR") if request is not None else None
+
+
+@receiver(user_logged_in)
+def on_login(sender, request, user, **kwargs):
+    audit_record(actor=user, kind=AuditEvent.Kind.LOGIN_SUCCESS, ip_address=_ip(request), message="登录成功")
+
+
+@receiver(user_logged_out)
+def on_logout(sender, request, user, **kwargs):
+    if user is not None:
+        audit_record(actor=user, kind=AuditEvent.Kind.LOGOUT, ip_address=_ip(request), message="退出登录")
+
+
+@receiver(user_login_failed)
+def on_login_failed(sender, credentials, request=None, **kwargs):
+    username = str(credentials.get("username", ""))[:150]
+    audit_record(actor=None, username=username, kind=AuditEvent.Kind.LOGIN_FAILURE, ip_address=_ip(request),
+                 message="登录失败")
+
+
+@receiver(user_locked_out)
+def on_locked_out(sender, request, username, ip_address, **kwargs):
+    audit_record(actor=None, username=str(username or "")[:150], kind=AuditEvent.Kind.LOCKOUT,
+                 ip_address=ip_address, message="连续登录失败，账号已锁定")

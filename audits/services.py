@@ -1,0 +1,29 @@
+"""Writes to the audit log. Every service that decides, grants or reveals calls ``audit_record``."""
+
+from django.db import models
+
+from .models import AuditEvent
+
+
+def audit_record(*, actor, kind: str, unit=None, target: models.Model | None = None, message: str = "",
+                 reason: str = "", extra: dict | None = None, ip_address: str | None = None,
+                 username: str = "") -> AuditEvent:
+    """Append one audit event and return it.
+
+    ``actor`` is a User or None (system jobs, failed logins); ``unit`` a Region, School or
+    SchoolClass whose region path is stored for scoped browsing; ``target`` the object concerned.
+    ``extra`` must hold no ID numbers or other personal data of students (DESIGN.md §7).
+    """
+    return AuditEvent.objects.create(
+        actor=actor if actor is not None and actor.pk else None,
+        actor_username=username or (actor.get_username() if actor is not None and actor.pk else ""),
+        kind=kind,
+        unit_path=getattr(unit, "scope_path", "") if unit is not None else "",
+        unit_name=str(unit) if unit is not None else "",
+        target_type=target._meta.label_lower if target is not None else "",
+        target_id=str(target.pk) if target is not None else "",
+        message=message[:500],
+        reason=reason[:500],
+        extra=extra or {},
+        ip_address=ip_address,
+    )

@@ -1,0 +1,27 @@
+import pytest
+
+from tests.cast import build_cast
+
+
+@pytest.fixture(autouse=True)
+def _fast_and_isolated(settings, tmp_path):
+    """Fast password hashing, eager Celery, private files in a temporary folder."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
+
+
+@pytest.fixture
+def cast(db):
+    """The fixed cast of users, regions and schools (see tests/cast.py)."""
+    return build_cast()
+
+
+@pytest.fixture
+def client_for(client):
+    """``client_for(user)`` returns the test client logged in as ``user``."""
+
+    def login(user):
+        client.force_login(user)
+        return client
+
+    return login

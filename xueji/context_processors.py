@@ -1,0 +1,31 @@
+"""Navigation by role: which menu entries the logged-in user sees."""
+
+from xueji.access import held_codenames
+
+# (codename, label, url name): an entry shows when the user holds the codename on some unit.
+NAV_ITEMS = [
+    ("view_students", "学籍", "students:list"),
+    ("approve_changes", "审核队列", "transfers:queue"),
+    ("manage_units", "学校管理", "schools:school_list"),
+    ("manage_roles", "角色授权", "accounts:grant_list"),
+    ("read_audit", "审计日志", "audits:event_list"),
+]
+
+
+def navigation(request):
+    """Adds ``nav_items``: [(label, url_name)] the user may open. Unknown url names are skipped."""
+    from django.urls import NoReverseMatch, reverse
+
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav_items": []}
+    held = held_codenames(user)
+    items = []
+    for codename, label, url_name in NAV_ITEMS:
+        if codename not in held:
+            continue
+        try:
+            items.append((label, reverse(url_name)))
+        except NoReverseMatch:
+            continue
+    return {"nav_items": items}

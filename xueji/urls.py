@@ -1,0 +1,13 @@
+from django.urls import include, path
+
+from . import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("accounts/", include("accounts.urls")),
+    path("schools/", include("schools.urls")),
+    path("students/", include("students.urls")),
+    path("changes/", include("transfers.urls")),
+    path("audits/", include("audits.urls")),
+]
