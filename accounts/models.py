@@ -5,6 +5,8 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
+from xueji.scope import ScopeFields
+
 
 class User(AbstractUser):
     """A person who logs in. Roles come only from ``RoleGrant`` rows, never from Django groups."""
@@ -12,8 +14,13 @@ class User(AbstractUser):
     real_name = models.CharField("姓名", max_length=32, blank=True)
     phone = models.CharField("联系电话", max_length=20, blank=True)
     must_change_password = models.BooleanField("首次登录须修改密码", default=False)
+    # The region under whose security administrator the account was created: it scopes who may
+    # manage the account and where its login events show in the audit log. None for guardians.
+    home_region = models.ForeignKey("schools.Region", verbose_name="所属行政区划", null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="+")
 
     history = HistoricalRecords(excluded_fields=["last_login", "password"])
+    scope_fields = ScopeFields(path="home_region__path")
 
     class Meta:
         verbose_name = "用户"

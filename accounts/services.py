@@ -14,16 +14,24 @@ from .models import SEPARATED_ROLES, Role, RoleGrant, User
 from .roles import ROLE_PERMISSIONS, ROLE_UNIT_KINDS
 
 
-def user_create(*, actor, username: str, real_name: str, password: str, phone: str = "",
+def user_create(*, actor, username: str, real_name: str, password: str, home_region=None, phone: str = "",
                 must_change_password: bool = True) -> User:
-    """Create an account. Accounts an admin creates must change their password at first login.
+    """Create an account under ``home_region`` (a Region; None for guardians).
 
-    ``actor`` is None only for system bootstrap (seed commands). Returns the new User.
+    Accounts an admin creates must change their password at first login. ``actor`` needs
+    ``manage_roles`` on ``home_region``; None only for system bootstrap (seed commands).
+    Raises ValidationError for a taken username, PermissionDenied outside the actor's region.
     """
-    user = User(username=username, real_name=real_name, phone=phone, must_change_password=must_change_password)
+    if actor is not None and home_region is not None:
+        require_unit_perm(actor, "manage_roles", home_region)
+    if User.objects.filter(username=username).exists():
+        raise ValidationError({"username": "该用户名已被使用"})
+    user = User(username=username, real_name=real_name, phone=phone, home_region=home_region,
+                must_change_password=must_change_password)
     user.set_password(password)
     save_with_history(user, actor=actor, reason="创建账号")
-    audit_record(actor=actor, kind=AuditEvent.Kind.ACCOUNT_CREATE, target=user, message=f"创建账号 {username}")
+    audit_record(actor=actor, kind=AuditEvent.Kind.ACCOUNT_CREATE, unit=home_region, target=user,
+                 message=f"创建账号 {username}")
     return user
 
 

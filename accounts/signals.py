@@ -14,23 +14,34 @@ def _ip(request):
 
 @receiver(user_logged_in)
 def on_login(sender, request, user, **kwargs):
-    audit_record(actor=user, kind=AuditEvent.Kind.LOGIN_SUCCESS, ip_address=_ip(request), message="登录成功")
+    audit_record(actor=user, kind=AuditEvent.Kind.LOGIN_SUCCESS, unit=user.home_region, ip_address=_ip(request),
+                 message="登录成功")
 
 
 @receiver(user_logged_out)
 def on_logout(sender, request, user, **kwargs):
     if user is not None:
-        audit_record(actor=user, kind=AuditEvent.Kind.LOGOUT, ip_address=_ip(request), message="退出登录")
+        audit_record(actor=user, kind=AuditEvent.Kind.LOGOUT, unit=user.home_region, ip_address=_ip(request),
+                     message="退出登录")
+
+
+def _home_region(username: str):
+    # Failed logins are shown under the account's region when the account exists (unknown names: none).
+    from .models import User
+
+    user = User.objects.filter(username=username).select_related("home_region").first()
+    return user.home_region if user else None
 
 
 @receiver(user_login_failed)
 def on_login_failed(sender, credentials, request=None, **kwargs):
     username = str(credentials.get("username", ""))[:150]
-    audit_record(actor=None, username=username, kind=AuditEvent.Kind.LOGIN_FAILURE, ip_address=_ip(request),
-                 message="登录失败")
+    audit_record(actor=None, username=username, kind=AuditEvent.Kind.LOGIN_FAILURE, unit=_home_region(username),
+                 ip_address=_ip(request), message="登录失败")
 
 
 @receiver(user_locked_out)
 def on_locked_out(sender, request, username, ip_address, **kwargs):
-    audit_record(actor=None, username=str(username or "")[:150], kind=AuditEvent.Kind.LOCKOUT,
+    name = str(username or "")[:150]
+    audit_record(actor=None, username=name, kind=AuditEvent.Kind.LOCKOUT, unit=_home_region(name),
                  ip_address=ip_address, message="连续登录失败，账号已锁定")

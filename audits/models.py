@@ -3,6 +3,8 @@
 from django.conf import settings
 from django.db import models
 
+from xueji.scope import ScopeFields
+
 
 class AppendOnlyQuerySet(models.QuerySet):
     """Refuses bulk updates and deletes: audit rows are written once and never changed."""
@@ -55,6 +57,7 @@ class AuditEvent(models.Model):
     ip_address = models.GenericIPAddressField("来源地址", null=True, blank=True)
 
     objects = AppendOnlyQuerySet.as_manager()
+    scope_fields = ScopeFields(path="unit_path")
 
     class Meta:
         verbose_name = "审计事件"

@@ -54,9 +54,12 @@ def make_school(code: str, name: str, region: Region, authority: Region | None =
     return school
 
 
-def _user(username: str, real_name: str):
+def _user(username: str, real_name: str, unit=None):
+    home = None
+    if unit is not None:
+        home = getattr(unit, "region", None) or getattr(getattr(unit, "school", None), "region", None) or unit
     return user_create(actor=None, username=username, real_name=real_name, password=PASSWORD,
-                       must_change_password=False)
+                       home_region=home, must_change_password=False)
 
 
 def build_cast() -> SimpleNamespace:
@@ -94,7 +97,7 @@ def build_cast() -> SimpleNamespace:
         ("guardian_a", "许家长", Role.GUARDIAN, None),
     ]
     for username, real_name, role, unit in grants:
-        user = _user(username, real_name)
+        user = _user(username, real_name, unit)
         role_grant(actor=None, user=user, role=role, unit=unit)
         setattr(c, username, user)
     c.nobody = _user("nobody", "无角色")
