@@ -41,3 +41,38 @@ def code_of(name: str, value: str) -> str | None:
 GENDER_CHOICES = [(c, n) for c, n in choices("gender_gbt2261_1") if c in ("1", "2")]
 ETHNICITY_CHOICES = choices("ethnicity_gbt3304")
 ID_TYPE_CHOICES = choices("id_type")
+HUKOU_NATURE_CHOICES = choices("hukou_nature")
+HK_MACAU_TAIWAN_CHOICES = choices("hk_macau_taiwan_overseas")
+HEALTH_CHOICES = choices("health")
+POLITICAL_STATUS_CHOICES = choices("political_status")
+ENTRY_MODE_CHOICES = choices("entry_mode")
+STUDY_MODE_CHOICES = choices("study_mode")
+LEFT_BEHIND_CHOICES = choices("left_behind")
+COMMUTE_MODE_CHOICES = choices("commute_mode")
+BLOOD_TYPE_CHOICES = choices("blood_type")
+DISABILITY_TYPE_CHOICES = choices("disability_type")
+INCLUSIVE_CLASS_CHOICES = choices("inclusive_class")
+STUDENT_SOURCE_CHOICES = choices("student_source")
+FAMILY_RELATION_CHOICES = choices("family_relation")
+
+
+@cache
+def nationality_choices() -> tuple[tuple[str, str], ...]:
+    """GB/T 2659 (= ISO 3166-1) alpha-3 codes with Chinese names, from pycountry's maintained list.
+
+    CHN comes first (nearly every student); the rest follow in code order. Taiwan, Hong Kong and
+    Macau are regions, not nationalities, in this field (their residents are CHN with an
+    港澳台侨外 code), so TWN, HKG and MAC are left out.
+    """
+    import gettext
+
+    import pycountry
+
+    try:
+        zh = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["zh_CN"]).gettext
+    except OSError:  # no Chinese catalogue shipped: English names still validate
+        def zh(text):
+            return text
+    rows = [(c.alpha_3, zh(c.name)) for c in pycountry.countries if c.alpha_3 not in ("TWN", "HKG", "MAC")]
+    rows.sort(key=lambda r: (r[0] != "CHN", r[0]))
+    return tuple(rows)
