@@ -2,10 +2,16 @@
 
 from django.shortcuts import redirect
 from django.urls import reverse
+from django_htmx.http import HttpResponseClientRedirect
 
 
 class PasswordChangeRequiredMiddleware:
-    """Redirect users with ``must_change_password`` to the password-change page until they change it."""
+    """Send users with ``must_change_password`` to the password-change page until they change it.
+
+    Every path except the password pages, logout, static files and the health check is redirected
+    (GET and POST alike, so no write happens before the change). htmx requests get an HX-Redirect so
+    that the whole page, not a fragment, changes. Must sit after AuthenticationMiddleware.
+    """
 
     ALLOWED_PREFIXES = ("/accounts/password/", "/accounts/logout/", "/static/", "/healthz")
 
@@ -13,8 +19,15 @@ class PasswordChangeRequiredMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        user = getattr(request, "user", None)
-        if (user is not None and user.is_authenticated and user.must_change_password
-                and not request.path.startswith(self.ALLOWED_PREFIXES)):
-            return redirect(reverse("accounts:password_change"))
+        # The path test comes first: /healthz must answer without touching the session or the database.
+        if not request.path.startswith(self.ALLOWED_PREFIXES) and self._must_change(request):
+            url = reverse("accounts:password_change")
+            if getattr(request, "htmx", False):
+                return HttpResponseClientRedirect(url)
+            return redirect(url)
         return self.get_response(request)
+
+    @staticmethod
+    def _must_change(request) -> bool:
+        user = getattr(request, "user", None)
+        return user is not None and user.is_authenticated and user.must_change_password

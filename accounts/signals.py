@@ -9,7 +9,11 @@ from audits.services import audit_record
 
 
 def _ip(request):
-    return request.META.get("REMOTE_ADDR") if request is not None else None
+    # Prefer the address axes resolved (it honours the AXES_IPWARE_* proxy settings), so the audit
+    # log and the lockout name the same client.
+    if request is None:
+        return None
+    return getattr(request, "axes_ip_address", None) or request.META.get("REMOTE_ADDR")
 
 
 @receiver(user_logged_in)
