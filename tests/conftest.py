@@ -8,6 +8,8 @@ def _fast_and_isolated(settings, tmp_path):
     """Fast password hashing, eager Celery, private files in a temporary folder."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
+    # The cast's registrars are active; tests/agreements turns the agreement requirement back on.
+    settings.XUEJI_REQUIRE_REGISTRAR_AGREEMENT = False
 
 
 @pytest.fixture

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "students",
     "transfers",
     "audits",
+    "agreements",
 ]
 
 MIDDLEWARE = [
@@ -199,6 +200,13 @@ LOGGING = {
 if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True
     X_FRAME_OPTIONS = "DENY"
+
+# Responsibility agreements: a registrar grant on a school stays inactive until that school year's
+# registrar agreement is signed by both sides (off only in tests of other apps). The PDF font must be a
+# TrueType CJK font (TTF/TTC); empty means the one shipped by the paperang-p2-fonts-cjk package.
+XUEJI_REQUIRE_REGISTRAR_AGREEMENT = env_bool("XUEJI_REQUIRE_REGISTRAR_AGREEMENT", True)
+XUEJI_PDF_FONT_PATH = os.environ.get("XUEJI_PDF_FONT_PATH", "")
+XUEJI_PDF_FONT_SUBFONT_INDEX = env_int("XUEJI_PDF_FONT_SUBFONT_INDEX", 0)
 
 # Xueji checks object permissions through xueji.access (which understands the region tree), not
 # through user.has_perm, so guardian's backend is deliberately not installed.

@@ -10,4 +10,5 @@ urlpatterns = [
     path("students/", include("students.urls")),
     path("changes/", include("transfers.urls")),
     path("audits/", include("audits.urls")),
+    path("agreements/", include("agreements.urls")),
 ]
