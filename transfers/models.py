@@ -9,15 +9,12 @@ Registration (新生注册) is a batch: ``student`` is empty and the batch's stu
 ``students`` (a many-to-many until the student record carries a ``registration_change`` key).
 """
 
-import os
-
 from django.conf import settings
-from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.db.models import Q
-from django.utils.deconstruct import deconstructible
 from simple_history.models import HistoricalRecords
 
+from students.storage import private_storage
 from xueji.scope import ScopeFields
 
 
@@ -65,8 +62,6 @@ REASON_CATEGORIES: dict[str, list[tuple[str, str]]] = {
     ChangeKind.REGISTRATION: [("new_entry", "新生入学")],
 }
 
-# Key data (DESIGN.md §4): changed only through an approved key-data correction.
-KEY_DATA_FIELDS = ("name", "gender", "birth_date", "id_type", "id_number", "ethnicity")
 
 
 class StatusChange(models.Model):
@@ -247,32 +242,12 @@ class ApprovalStep(models.Model):
         return ROLE_CODENAME[self.role]
 
 
-@deconstructible
-class PrivateStorage(FileSystemStorage):
-    """Files under ``settings.PRIVATE_MEDIA_ROOT`` (read at each use, so tests can move it);
-    no URL: they are served only through views that check access."""
-
-    def __init__(self):
-        super().__init__(base_url=None)
-
-    @property
-    def base_location(self):
-        return str(settings.PRIVATE_MEDIA_ROOT)
-
-    @property
-    def location(self):
-        return os.path.abspath(self.base_location)
-
-    def url(self, name):
-        raise ValueError("私有文件没有公开地址")
-
-
 class Evidence(models.Model):
     """A supporting document (佐证材料) of a change: JPG, PNG or PDF up to 2 MB, type checked from
     its content (``transfers.evidence.sniff``)."""
 
     change = models.ForeignKey(StatusChange, verbose_name="业务", on_delete=models.CASCADE, related_name="evidence")
-    file = models.FileField("文件", storage=PrivateStorage(), upload_to="evidence/%Y/%m/")
+    file = models.FileField("文件", storage=private_storage, upload_to="evidence/%Y/%m/")
     original_name = models.CharField("原文件名", max_length=200)
     content_type = models.CharField("类型", max_length=40)
     size = models.PositiveIntegerField("大小（字节）")

@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import simple_history.models
-import transfers.models
+import students.storage
 from django.conf import settings
 from django.db import migrations, models
 
@@ -224,7 +224,7 @@ class Migration(migrations.Migration):
             name='Evidence',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('file', models.FileField(storage=transfers.models.PrivateStorage(), upload_to='evidence/%Y/%m/', verbose_name='文件')),
+                ('file', models.FileField(storage=students.storage.PrivateMediaStorage(), upload_to='evidence/%Y/%m/', verbose_name='文件')),
                 ('original_name', models.CharField(max_length=200, verbose_name='原文件名')),
                 ('content_type', models.CharField(max_length=40, verbose_name='类型')),
                 ('size', models.PositiveIntegerField(verbose_name='大小（字节）')),
