@@ -123,7 +123,8 @@ def has_unit_perm(user, codename: str, obj: Model) -> bool:
         condition |= Exists(SchoolUserObjectPermission.objects.filter(perm, content_object_id=school_id))
     if class_id:
         condition |= Exists(SchoolClassUserObjectPermission.objects.filter(perm, content_object_id=class_id))
-    return type(user).objects.filter(pk=user.pk).filter(condition).exists()
+    # user.__class__, not type(user): request.user is a SimpleLazyObject whose type has no manager.
+    return user.__class__.objects.filter(pk=user.pk).filter(condition).exists()
 
 
 def _resolve(obj, lookup: str):
