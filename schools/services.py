@@ -144,3 +144,21 @@ def class_update(*, actor, school_class: SchoolClass, name: str | None = None, h
     if fields:
         save_with_history(school_class, actor=actor, reason="修改班级", update_fields=fields)
     return school_class
+
+
+@transaction.atomic
+def grades_create_all(*, actor, school: School) -> list[Grade]:
+    """Create every missing grade of ``school``: each stage it teaches, levels 1..学制 (``years_of``).
+
+    Existing grades are kept, so a second call creates nothing. Returns the grades created, in
+    stage and level order. Raises PermissionDenied without ``manage_units`` on the school.
+    """
+    if actor is not None:
+        require_unit_perm(actor, "manage_units", school)
+    existing = set(school.grades.values_list("stage", "level"))
+    return [
+        grade_create(actor=actor, school=school, stage=stage, level=level)
+        for stage in school.stages()
+        for level in range(1, school.years_of(stage) + 1)
+        if (stage, level) not in existing
+    ]
