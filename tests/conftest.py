@@ -12,6 +12,22 @@ def _fast_and_isolated(settings, tmp_path):
     settings.XUEJI_REQUIRE_REGISTRAR_AGREEMENT = False
 
 
+@pytest.fixture(autouse=True)
+def _eager_celery(request):
+    """Run Celery tasks in-process even when REDIS_URL is set (the CI run on PostgreSQL + Redis), so a
+    task queued by a service runs in the test instead of waiting in Redis. Tests marked ``worker`` use
+    the real broker and worker."""
+    from xueji.celery import app
+
+    if request.node.get_closest_marker("worker"):
+        yield
+        return
+    saved = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager = app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = saved
+
+
 @pytest.fixture
 def cast(db):
     """The fixed cast of users, regions and schools (see tests/cast.py)."""

@@ -1,4 +1,26 @@
-"""The Celery app. Without REDIS_URL the settings make every task run eagerly in-process."""
+"""The Celery app, its conventions and the beat schedule.
+
+Broker and results are Redis (``REDIS_URL``). Without ``REDIS_URL`` the settings make every task run
+eagerly in-process (CELERY_TASK_ALWAYS_EAGER), so a development machine needs no Redis and no worker.
+
+Conventions (DESIGN.md §7–8, STYLE.md §6):
+
+- A task lives in ``<app>/tasks.py``, takes primary keys and plain values only — never an ID number or
+  other personal data of a student (task arguments land in Redis and in worker logs) — loads its
+  objects, and calls one service. A task acting for a person takes ``actor_id`` and passes the user
+  to the service, so history rows name that person; system jobs (beat) act as ``None``.
+- Services queue tasks with ``some_task.delay_on_commit(pk, actor_id=actor.pk)`` (Celery's DjangoTask,
+  installed by Celery's Django fixup). The message is sent only after the surrounding transaction
+  commits: the worker never reads rows that are not committed yet, and a rolled-back write queues
+  nothing. Eager mode keeps the same order (the task runs at commit). Never call ``delay`` inside a
+  service's transaction.
+- Tests run tasks eagerly (tests/conftest.py); wrap the service call in
+  ``django_capture_on_commit_callbacks(execute=True)`` to run what it queued. One test
+  (tests/xueji/test_celery.py, marker ``worker``) runs a real worker against Redis.
+- Periodic jobs are declared below in ``beat_schedule`` (reviewed like code, not edited in a
+  database); times are Asia/Shanghai (CELERY_TIMEZONE). Run ``celery -A xueji worker`` and
+  ``celery -A xueji beat`` (docker-compose.yml runs both).
+"""
 
 import os
 
@@ -11,8 +33,8 @@ app = Celery("xueji")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-# The beat schedule lives in code so that it is reviewed like code. Times are Asia/Shanghai.
 app.conf.beat_schedule = {
+    # Daily at 02:00 Asia/Shanghai: one audit event proves that beat, broker, worker and database work.
     "daily-heartbeat": {
         "task": "audits.tasks.heartbeat",
         "schedule": crontab(hour=2, minute=0),
