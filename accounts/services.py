@@ -91,7 +91,8 @@ def role_grant(*, actor, user: User, role: str, unit, is_active: bool = True, in
             save_with_history(grant, actor=actor, reason="授予角色")
     except IntegrityError as exc:
         raise ValidationError("该账号已持有此角色，或违反三员分立") from exc
-    if is_active and unit is not None:
+    # grant.is_active, not the argument: a pre_save hook (agreements) may hold a registrar grant back.
+    if grant.is_active and unit is not None:
         _assign(grant)
     audit_record(actor=actor, kind=AuditEvent.Kind.ROLE_GRANT, unit=unit, target=grant, ip_address=ip_address,
                  message=f"授予 {user.get_username()} {grant.get_role_display()}（{unit or '无单位'}）")

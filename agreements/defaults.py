@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (clause paragraphs are kept one per line, as printed)
 """The national default texts of the three agreements, written for Xueji.
 
 These are Xueji's own wording (not copies of any official document). Provinces and schools may

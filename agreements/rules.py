@@ -1,0 +1,105 @@
+"""Date rules of the agreements: the school year and the first-grade age window.
+
+Sources: 《义务教育法》 art. 11 (children start school in the autumn of the year they turn six;
+most provinces take "six by August 31"); the underage-enrolment liability form covers children
+born in a window after that cut-off, by default September 1 – October 31 of (entry year − 6),
+which a province may change (``EnrolmentAgeRule``).
+"""
+
+import calendar
+import datetime
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+
+DEFAULT_WINDOW = (9, 1, 10, 31)  # start month, start day, end month, end day
+
+
+def school_year_of(day: datetime.date) -> int:
+    """The school year containing ``day``, as its starting calendar year (Sept 1 – Aug 31).
+
+    2026-09-01 → 2026; 2027-08-31 → 2026.
+    """
+    return day.year if day.month >= 9 else day.year - 1
+
+
+def school_year_period(year: int) -> tuple[datetime.date, datetime.date]:
+    """(start, end) of school year ``year``: September 1 of ``year`` to September 1 of ``year + 1``."""
+    return datetime.date(year, 9, 1), datetime.date(year + 1, 9, 1)
+
+
+def school_year_label(year: int) -> str:
+    """"2026-2027" for school year 2026."""
+    return f"{year}-{year + 1}"
+
+
+def _safe_date(year: int, month: int, day: int) -> datetime.date:
+    # A window day such as Feb 29 falls back to the month's last day in other years.
+    return datetime.date(year, month, min(day, calendar.monthrange(year, month)[1]))
+
+
+@dataclass(frozen=True)
+class AgeWindow:
+    """The liability-form window for one entry year: born in [start, end] needs the form."""
+
+    start: datetime.date
+    end: datetime.date
+
+    def classify(self, birth_date: datetime.date) -> str:
+        """"no_form" (born before the window), "form" (inside) or "too_young" (after)."""
+        if birth_date < self.start:
+            return "no_form"
+        if birth_date <= self.end:
+            return "form"
+        return "too_young"
+
+
+def age_window(entry_year: int, province_code: str | None = None, *, rule=None) -> AgeWindow:
+    """The window for first-grade entry in ``entry_year`` (September) in province ``province_code``.
+
+    ``province_code`` is 2 digits ("34") or a 6-digit province code ("340000"); ``rule`` an
+    ``EnrolmentAgeRule`` already loaded (skips the query). Without a provincial rule the default
+    September 1 – October 31 of (entry_year − 6) applies. One query when ``rule`` is not given.
+    """
+    if rule is None and province_code:
+        from .models import EnrolmentAgeRule
+
+        rule = EnrolmentAgeRule.objects.filter(province_id=province_code[:2] + "0000").first()
+    sm, sd, em, ed = (rule.start_month, rule.start_day, rule.end_month, rule.end_day) if rule else DEFAULT_WINDOW
+    year = entry_year - 6
+    return AgeWindow(_safe_date(year, sm, sd), _safe_date(year, em, ed))
+
+
+def first_grade_age_check(birth_date: datetime.date, entry_year: int, province_code: str | None) -> None:
+    """Refuse a child too young for first grade in ``entry_year``.
+
+    Returns None when the child may enter (with or without the liability form); raises
+    ``ValidationError`` (on field "birth_date", message in Chinese) when the child was born after
+    the province's window. The student form and registration call this for primary grade 1.
+    """
+    window = age_window(entry_year, province_code)
+    if window.classify(birth_date) == "too_young":
+        raise ValidationError({"birth_date": (
+            f"该生出生于{birth_date:%Y年%m月%d日}，晚于{window.end:%Y年%m月%d日}，"
+            f"未达到{entry_year}年秋季一年级入学年龄，本学年不能注册为一年级新生")})
+
+
+def liability_form_needed(birth_date: datetime.date, entry_year: int, province_code: str | None) -> bool:
+    """True when a first-grade child entering in ``entry_year`` needs the liability form."""
+    return age_window(entry_year, province_code).classify(birth_date) == "form"
+
+
+def entry_year_of(student, today: datetime.date | None = None) -> int:
+    """The calendar year the student enters (from ``entry_month`` "YYYYMM"; else this school year)."""
+    month = (getattr(student, "entry_month", "") or "").strip()
+    if len(month) == 6 and month[:4].isdigit():
+        return int(month[:4])
+    from django.utils import timezone
+
+    return school_year_of(today or timezone.localdate())
+
+
+def is_first_grade(student) -> bool:
+    """True for a student in primary grade level 1 (一年级). Needs ``student.grade`` loaded."""
+    grade = student.grade
+    return grade.stage == "primary" and grade.level == 1
