@@ -28,6 +28,15 @@ def _eager_celery(request):
     app.conf.task_always_eager, app.conf.task_eager_propagates = saved
 
 
+@pytest.fixture(autouse=True)
+def _fresh_calendar_cache():
+    """xueji.workdays caches the holiday table per process; rows a test wrote are rolled back, so
+    start every test from the database (and with stable query counts)."""
+    from xueji.workdays import clear_calendar_cache
+
+    clear_calendar_cache()
+
+
 @pytest.fixture
 def cast(db):
     """The fixed cast of users, regions and schools (see tests/cast.py)."""

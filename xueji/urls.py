@@ -11,4 +11,5 @@ urlpatterns = [
     path("changes/", include("transfers.urls")),
     path("audits/", include("audits.urls")),
     path("agreements/", include("agreements.urls")),
+    path("calendar/", include("xueji.calendar_urls")),
 ]
