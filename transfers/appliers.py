@@ -1,0 +1,124 @@
+"""What the final approval of each kind of change does to the student record.
+
+``apply_change(change, actor=...)`` runs inside the deciding service's transaction: it re-checks
+the rules that may have changed since submission, writes the student(s) with history (the actor
+and a reason naming the change) and appends one audit event. A record never has two schools and
+never none: a transfer rewrites school, grade and class in one UPDATE (``Student.save`` keeps
+``school_path`` in step).
+"""
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from simple_history.utils import bulk_update_with_history
+
+from audits.models import AuditEvent
+from audits.services import audit_record
+from students.models import NumberKind, Student, StudentStatus
+from xueji.history import save_with_history
+
+from .corrections import apply_payload, describe
+from .models import ChangeKind, StatusChange
+from .rules import check_still_applicable
+
+
+def apply_change(change: StatusChange, *, actor) -> None:
+    """Apply the approved ``change`` to its student(s). Raises ValidationError when a rule no
+    longer holds (the whole decision is then rolled back by the caller's transaction)."""
+    check_still_applicable(change)
+    summary = APPLIERS[change.kind](change, actor)
+    audit_record(actor=actor, kind=AuditEvent.Kind.DECISION, unit=change.target_school or change.from_school,
+                 target=change, message=f"{change.get_kind_display()}办结（编号 {change.pk}）：{summary}"[:500],
+                 extra={"change": change.pk, "kind": change.kind})
+
+
+def _reason(change: StatusChange, text: str) -> str:
+    return f"{change.get_kind_display()}（业务编号 {change.pk}）：{text}"
+
+
+def _save(change: StatusChange, actor, text: str, fields: list[str]) -> str:
+    try:
+        with transaction.atomic():
+            save_with_history(change.student, actor=actor, reason=_reason(change, text), update_fields=fields)
+    except IntegrityError as exc:
+        raise ValidationError(f"{change.student.name}的学籍无法更新：与其他在籍学籍冲突（一人一籍）") from exc
+    return text
+
+
+def _transfer(change: StatusChange, actor) -> str:
+    student = change.student
+    text = f"由{student.school}{student.grade}转入{change.target_school}{change.target_class}"
+    student.school, student.grade, student.school_class = change.target_school, change.target_grade, change.target_class
+    student.enrolled_on = timezone.localdate()
+    return _save(change, actor, text, ["school", "grade", "school_class", "enrolled_on"])
+
+
+def _status(new_status: str):
+    def apply(change: StatusChange, actor) -> str:
+        student = change.student
+        student.status = new_status
+        text = f"学籍状态改为{StudentStatus(new_status).label}"
+        if change.kind == ChangeKind.SUSPENSION:
+            text += f"（{change.start_date:%Y-%m-%d}至{change.end_date:%Y-%m-%d}）"
+        return _save(change, actor, text, ["status"])
+
+    return apply
+
+
+def _resumption(change: StatusChange, actor) -> str:
+    student = change.student
+    period = change.payload.get("suspension") or {}
+    text = (f"复学，编入{change.target_class}；休学期间 {period.get('start', '?')} 至 {period.get('end', '?')}")
+    student.status, student.grade, student.school_class = StudentStatus.ACTIVE, change.target_grade, change.target_class
+    return _save(change, actor, text, ["status", "grade", "school_class"])
+
+
+def _grade_move(change: StatusChange, actor) -> str:
+    student = change.student
+    text = f"由{student.grade}编入{change.target_grade}{change.target_class}"
+    student.grade, student.school_class = change.target_grade, change.target_class
+    return _save(change, actor, text, ["grade", "school_class"])
+
+
+def _key_data(change: StatusChange, actor) -> str:
+    fields = apply_payload(change.student, change.payload)
+    return _save(change, actor, describe(change.payload), fields)
+
+
+def _registration(change: StatusChange, actor) -> str:
+    students = list(change.students.select_related("school__region").order_by("pk"))
+    if any(s.status != StudentStatus.PENDING for s in students):
+        raise ValidationError("注册批次中有学生的状态已变化，请退回后重新提交")
+    for student in students:
+        student.status = StudentStatus.ACTIVE
+        if not student.student_number:
+            student.student_number, student.number_kind = _new_number(student)
+    bulk_update_with_history(students, Student, ["status", "student_number", "number_kind"], default_user=actor,
+                             default_change_reason=_reason(change, "注册通过，学籍生效"))
+    return f"{len(students)}名新生注册生效"
+
+
+def _new_number(student: Student) -> tuple[str, str]:
+    """L + the resident ID number when there is one (DESIGN.md §4), else a fresh J number."""
+    if student.id_type == "1" and student.id_number:
+        return f"L{student.id_number}", NumberKind.L
+    from students.validators import make_j_number
+
+    area = student.school.region.code
+    prefix = f"J{area}{student.birth_date:%Y%m%d}"
+    used = Student.objects.filter(student_number__startswith=prefix).count()
+    return make_j_number(area_code=area, birth_date=student.birth_date, sequence=used), NumberKind.J
+
+
+APPLIERS = {
+    ChangeKind.REGISTRATION: _registration,
+    ChangeKind.TRANSFER: _transfer,
+    ChangeKind.SUSPENSION: _status(StudentStatus.SUSPENDED),
+    ChangeKind.RESUMPTION: _resumption,
+    ChangeKind.WITHDRAWAL: _status(StudentStatus.WITHDRAWN),
+    ChangeKind.DROPOUT: _status(StudentStatus.DROPPED_OUT),
+    ChangeKind.DEATH: _status(StudentStatus.DECEASED),
+    ChangeKind.RETENTION: _grade_move,
+    ChangeKind.ACCELERATION: _grade_move,
+    ChangeKind.KEY_DATA_CORRECTION: _key_data,
+}
