@@ -1,0 +1,83 @@
+"""Browser tests: Playwright drives Debian's Chromium (/usr/bin/chromium) against pytest-django's live_server.
+
+Chromium comes from apt (.ci/run installs it); `playwright install` is never used, so no browser is
+downloaded. Tests here carry the ``browser`` marker and are skipped with a reason when
+/usr/bin/chromium is missing. Log in with ``tests.browser.helpers.login``.
+"""
+
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",  # CI runs as root, where Chromium's sandbox refuses to start
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
+
+
+def pytest_collection_modifyitems(items):
+    """Every test in this folder carries the ``browser`` marker (select with -m browser, skip with -m 'not browser')."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(autouse=True)
+def _allow_orm_next_to_playwright(monkeypatch):
+    """Let the test body use the ORM while Playwright is running.
+
+    Playwright's sync API runs an asyncio event loop in the test's thread; Django sees the running
+    loop and raises SynchronousOnlyOperation for every ORM call made from that thread (creating users,
+    asserting rows). The calls are not concurrent with the loop (it only runs inside Playwright
+    calls), so the guard is a false alarm here. Set for these tests only, not the whole suite.
+    """
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture
+def browser_page(live_server, tmp_path):
+    """A Playwright ``Page`` in headless system Chromium with a fresh profile, 1280×800, zh-CN.
+
+    Use with ``live_server.url``. The browser is closed after the test.
+    """
+    if not CHROMIUM.exists():
+        pytest.skip("/usr/bin/chromium is missing: apt-get install -y chromium (never `playwright install`)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "chromium-profile"),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1280, "height": 800},
+            locale="zh-CN",
+            timezone_id="Asia/Shanghai",
+        )
+        context.set_default_timeout(15_000)
+        page = context.pages[0] if context.pages else context.new_page()
+        try:
+            yield page
+        finally:
+            context.close()
+
+
+@pytest.fixture
+def screenshot(request):
+    """``screenshot(page, name)`` saves test-artifacts/browser/<name>.png (git-ignored) and returns its path."""
+
+    def save(page, name: str) -> Path:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        path = ARTIFACTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return save
