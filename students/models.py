@@ -186,6 +186,12 @@ class Student(models.Model):
         return mask_id_number(self.id_number)
 
     @property
+    def masked_student_number(self) -> str:
+        """The student number with its embedded ID digits masked (G/L numbers carry them)."""
+        number = self.student_number
+        return number[:1] + mask_id_number(number[1:]) if number else ""
+
+    @property
     def is_registered(self) -> bool:
         """True once the record left the draft state: key data then change only by correction."""
         return self.status != StudentStatus.DRAFT
@@ -336,6 +342,9 @@ class ProblemMember(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["problem", "student"], name="problem_member_unique"),
         ]
+
+    def __str__(self):
+        return f"{self.problem} · {self.student_id}"
 
 
 class ArchiveItemType(models.Model):

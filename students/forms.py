@@ -1,0 +1,437 @@
+"""Forms for one student's record: the page and the Excel import validate with the same classes.
+
+``StudentEntry`` bundles ``StudentForm`` and the two family-member forms and applies every rule
+of the national collection sheet (national_import_columns.txt). The import builds its data with
+``entry_data`` and reads errors by national column header with ``StudentEntry.errors_by_column``::
+
+    entry = StudentEntry(entry_data(student_values, [member1, member2]), school=school, regions=regions)
+    if entry.is_valid():
+        data, members = entry.cleaned()
+        services.student_create(actor=user, school=school, data=data, members=members)
+    else:
+        for header, message in entry.errors_by_column(): ...
+
+``student_values`` are keyed by form field names (``NATIONAL_COLUMNS`` maps each header to one);
+code fields take codes (the import translates names such as 汉族 with students.codes.code_of);
+booleans take True/False; dates take ``date`` or text YYYYMMDD / YYYY-MM-DD.
+"""
+
+import re
+from datetime import date
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils import timezone
+
+from schools.models import Grade, Region, SchoolClass
+
+from .models import KEY_DATA_FIELDS, FamilyMember, ProblemRecord, Student
+from .services import FAMILY_DATA_FIELDS, STUDENT_DATA_FIELDS
+from .validators import validate_id_for_type
+
+DATE_INPUT_FORMATS = ["%Y-%m-%d", "%Y%m%d", "%Y/%m/%d", "%Y.%m.%d"]
+PHONE = re.compile(r"^\+?[0-9][0-9\- ]{5,18}[0-9]$")
+# The oldest student a record may describe (adult education is not in scope): 30 years.
+MAX_AGE_YEARS = 30
+
+# National sheet header → where its value goes: ("student", field), ("member", 1|2, field), or
+# ("school_code",) / ("class_number",) which the import resolves to the school and class itself.
+NATIONAL_COLUMNS: dict[str, tuple] = {
+    "学校标识码": ("school_code",), "姓名": ("student", "name"), "性别": ("student", "gender"),
+    "出生日期": ("student", "birth_date"), "出生地行政区划代码": ("student", "birthplace_code"),
+    "籍贯": ("student", "native_place_code"), "民族": ("student", "ethnicity"),
+    "国籍/地区": ("student", "nationality"), "身份证件类型": ("student", "id_type"),
+    "港澳台侨外": ("student", "hk_macau_taiwan_overseas"), "健康状况": ("student", "health"),
+    "政治面貌": ("student", "political_status"), "身份证件号": ("student", "id_number"),
+    "户口性质": ("student", "hukou_nature"), "户口所在地行政区划": ("student", "hukou_region_code"),
+    "班号": ("class_number",), "入学年月": ("student", "entry_month"), "入学方式": ("student", "entry_mode"),
+    "就读方式": ("student", "study_mode"), "现住址": ("student", "current_address"),
+    "通信地址": ("student", "mailing_address"), "家庭地址": ("student", "home_address"),
+    "联系电话": ("student", "phone"), "邮政编码": ("student", "postal_code"),
+    "是否独生子女": ("student", "is_only_child"), "是否受过学前教育": ("student", "had_preschool"),
+    "是否留守儿童": ("student", "left_behind"), "是否需要申请资助": ("student", "needs_aid"),
+    "是否享受一补": ("student", "receives_subsidy"), "是否孤儿": ("student", "is_orphan"),
+    "是否烈士或优抚子女": ("student", "is_martyr_child"), "上下学距离": ("student", "school_distance_km"),
+    "上下学方式": ("student", "commute_mode"), "是否需要乘坐校车": ("student", "needs_school_bus"),
+    "曾用名": ("student", "former_name"), "身份证件有效期": ("student", "id_valid_until"),
+    "血型": ("student", "blood_type"), "特长": ("student", "specialty"),
+    "学籍辅号": ("student", "auxiliary_number"), "班内学号": ("student", "class_seat_number"),
+    "学生来源": ("student", "student_source"), "电子信箱": ("student", "email"),
+    "主页地址": ("student", "homepage"), "残疾类型": ("student", "disability_type"),
+    "是否由政府购买学位": ("student", "government_funded_place"), "随班就读": ("student", "inclusive_class"),
+    "是否进城务工人员随迁子女": ("student", "is_migrant_child"),
+}
+_MEMBER_HEADERS = {"姓名": "name", "关系": "relation", "关系说明": "relation_note", "现住址": "address",
+                   "户口所在地行政区划": "hukou_region_code", "联系电话": "phone", "是否监护人": "is_guardian",
+                   "身份证件类型": "id_type", "身份证件号": "id_number", "民族": "ethnicity",
+                   "工作单位": "work_unit", "职务": "job"}
+for _n in (1, 2):
+    for _h, _f in _MEMBER_HEADERS.items():
+        NATIONAL_COLUMNS[f"成员{_n}{_h}"] = ("member", _n, _f)
+FIELD_HEADERS = {target[1]: header for header, target in NATIONAL_COLUMNS.items() if target[0] == "student"}
+FAMILY_PREFIX = "family"
+
+
+class RegionCodes:
+    """Answers "is this a known region code?" for the form's region fields.
+
+    Default: one indexed query per code. The import passes ``RegionCodes.preload()`` (one query for
+    the whole table, ~3,500 codes) so that 10,000 rows cost no region queries.
+    """
+
+    def __init__(self, table: dict[str, bool] | None = None):
+        self._table = table
+
+    @classmethod
+    def preload(cls) -> "RegionCodes":
+        return cls(dict(Region.objects.values_list("code", "is_active")))
+
+    def known(self, code: str, *, current_only: bool) -> bool:
+        if self._table is not None:
+            active = self._table.get(code)
+            return active is not None and (active or not current_only)
+        qs = Region.objects.filter(code=code)
+        return (qs.filter(is_active=True) if current_only else qs).exists()
+
+
+def clean_region_code(value, *, regions: RegionCodes, current_only: bool) -> str:
+    """Normalise a GB/T 2260 code given as 6 digits or as 12 digits (township/village codes, or the
+    6-digit code padded with zeros) to 6 digits and check it. Blank stays blank.
+
+    ``current_only``: refuse abolished codes (a hukou is registered today); birthplaces and native
+    places accept historic codes (GB/T 2260 changes over time). Raises ValidationError in Chinese.
+    """
+    text = str(value or "").strip()
+    if not text:
+        return ""
+    if not re.fullmatch(r"[0-9]{6}([0-9]{6})?", text):
+        raise ValidationError("行政区划代码应为6位或12位数字", code="region_format")
+    code = text[:6]
+    if not regions.known(code, current_only=current_only):
+        if current_only and regions.known(code, current_only=False):
+            raise ValidationError("该行政区划代码已撤销，请填写现行代码", code="region_abolished")
+        raise ValidationError("未知的行政区划代码", code="region_unknown")
+    return code
+
+
+class StudentForm(forms.ModelForm):
+    """One student's own fields with every single-record rule of the national sheet.
+
+    ``school``: the School the record belongs to (grade and class are limited to it).
+    ``instance``: the record being edited; when it is registered (not a draft) the key data and
+    the grade are shown but not editable (they change only by key-data correction / status change).
+    ``regions``: a ``RegionCodes`` (the import preloads one). Errors are Chinese, per field.
+    """
+
+    homepage = forms.URLField(label="主页地址", max_length=200, required=False, assume_scheme="https")
+
+    class Meta:
+        model = Student
+        fields = STUDENT_DATA_FIELDS
+        widgets = {
+            "birth_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "enrolled_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        }
+
+    def __init__(self, *args, school, regions: RegionCodes | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.school = school
+        if self.instance.pk is None:
+            self.instance.school = school
+        self.regions = regions or RegionCodes()
+        self.fields["grade"].queryset = Grade.objects.filter(school=school)
+        self.fields["school_class"].queryset = SchoolClass.objects.filter(school=school).select_related("grade")
+        for name in ("birth_date", "enrolled_on"):
+            self.fields[name].input_formats = DATE_INPUT_FORMATS
+        self.fields["id_number"].widget.attrs.update({
+            "autocomplete": "off", "spellcheck": "false",
+            # Live check (htmx): validates and fills birth date and gender; see views.id_check.
+            "hx-post": reverse("students:id_check"), "hx-trigger": "change, keyup changed delay:600ms",
+            "hx-include": "[name='id_type'],[name='id_number']", "hx-target": "#id-check-result",
+            "hx-swap": "outerHTML"})
+        if self.instance.pk and self.instance.is_registered:
+            for name in (*KEY_DATA_FIELDS, "grade"):
+                self.fields[name].disabled = True
+                self.fields[name].help_text = "关键数据：已注册的学籍只能通过关键数据变更修改"
+        for field in self.fields.values():
+            css = "form-select" if isinstance(field.widget, forms.Select) else (
+                "form-check-input" if isinstance(field.widget, forms.CheckboxInput) else "form-control")
+            field.widget.attrs.setdefault("class", css)
+
+    GROUPS = (
+        ("基本信息", ("name", "former_name", "gender", "id_type", "id_number", "birth_date", "ethnicity",
+                  "nationality", "id_valid_until", "hk_macau_taiwan_overseas", "birthplace_code",
+                  "native_place_code", "hukou_nature", "hukou_region_code", "health", "political_status",
+                  "blood_type", "specialty")),
+        ("就读信息", ("grade", "school_class", "class_seat_number", "auxiliary_number", "entry_month",
+                  "entry_mode", "study_mode", "student_source", "enrolled_on")),
+        ("联系方式", ("current_address", "mailing_address", "home_address", "phone", "postal_code", "email",
+                  "homepage")),
+        ("扩展信息", ("is_only_child", "had_preschool", "left_behind", "is_migrant_child", "is_orphan",
+                  "is_martyr_child", "needs_aid", "receives_subsidy", "government_funded_place",
+                  "disability_type", "inclusive_class")),
+        ("交通方式", ("school_distance_km", "commute_mode", "needs_school_bus")),
+    )
+
+    def grouped(self):
+        """[(section title, [bound fields])] in the order of the national sheet's sections."""
+        return [(title, [self[name] for name in names]) for title, names in self.GROUPS]
+
+    def clean_name(self):
+        name = re.sub(r"\s+", "", self.cleaned_data.get("name", ""))
+        if not name:
+            raise ValidationError("请填写姓名")
+        if re.search(r"[0-9<>{}\[\]\\/@#$%^&*=+|~`]", name):
+            raise ValidationError("姓名不能含数字或特殊符号")
+        return name
+
+    def clean_birth_date(self):
+        value = self.cleaned_data.get("birth_date")
+        today = timezone.localdate()
+        if value and value > today:
+            raise ValidationError("出生日期不能晚于今天")
+        if value and value < date(today.year - MAX_AGE_YEARS, 1, 1):
+            raise ValidationError(f"出生日期过早（学生年龄不应超过{MAX_AGE_YEARS}岁）")
+        return value
+
+    def clean_birthplace_code(self):
+        return clean_region_code(self.cleaned_data.get("birthplace_code"), regions=self.regions, current_only=False)
+
+    def clean_native_place_code(self):
+        return clean_region_code(self.cleaned_data.get("native_place_code"), regions=self.regions,
+                                 current_only=False)
+
+    def clean_hukou_region_code(self):
+        return clean_region_code(self.cleaned_data.get("hukou_region_code"), regions=self.regions,
+                                 current_only=True)
+
+    def clean_entry_month(self):
+        value = str(self.cleaned_data.get("entry_month") or "").strip().replace("-", "").replace("/", "")
+        if not value:
+            return ""
+        if not re.fullmatch(r"(19|20)[0-9]{2}(0[1-9]|1[0-2])", value):
+            raise ValidationError("入学年月应为 YYYYMM，如 202509")
+        today = timezone.localdate()
+        if value > f"{today.year + 1}{today.month:02d}":
+            raise ValidationError("入学年月不能晚于明年同月")
+        return value
+
+    def clean_phone(self):
+        value = (self.cleaned_data.get("phone") or "").strip()
+        if value and not PHONE.match(value):
+            raise ValidationError("联系电话格式不正确（手机号或带区号的固定电话）")
+        return value
+
+    def clean_postal_code(self):
+        value = (self.cleaned_data.get("postal_code") or "").strip()
+        if value and not re.fullmatch(r"[0-9]{6}", value):
+            raise ValidationError("邮政编码应为6位数字")
+        return value
+
+    def clean_school_distance_km(self):
+        value = self.cleaned_data.get("school_distance_km")
+        if value is not None and value < 0:
+            raise ValidationError("上下学距离不能为负数")
+        return value
+
+    def clean(self):
+        cleaned = super().clean()
+        self._clean_id_number(cleaned)
+        grade, school_class = cleaned.get("grade"), cleaned.get("school_class")
+        if grade and school_class and school_class.grade_id != grade.pk:
+            self.add_error("school_class", "班级不属于所选年级")
+        entry_mode = cleaned.get("entry_mode")
+        if grade and entry_mode:
+            senior = grade.stage == Grade.Stage.SENIOR
+            if senior != (entry_mode[0] != "1"):
+                self.add_error("entry_mode", "高中阶段入学方式为21/22/23/99，义务教育阶段为11/12")
+        if cleaned.get("inclusive_class", "0") not in ("", "0") and cleaned.get("disability_type") in ("", "0"):
+            self.add_error("disability_type", "随班就读的学生须填写残疾类型")
+        return cleaned
+
+    def _clean_id_number(self, cleaned):
+        if self.fields["id_number"].disabled:
+            return
+        id_type = cleaned.get("id_type")
+        if not id_type:
+            return
+        try:
+            cleaned["id_number"] = validate_id_for_type(id_type, cleaned.get("id_number", ""),
+                                                        birth_date=cleaned.get("birth_date"),
+                                                        gender=cleaned.get("gender"))
+        except ValidationError as exc:
+            self.add_error("id_number", exc)
+
+
+class FamilyMemberForm(forms.ModelForm):
+    """成员1 / 成员2 of the national sheet: name and relation required; an ID number, when given,
+    is validated for its type (type 1: GB 11643 checks)."""
+
+    class Meta:
+        model = FamilyMember
+        fields = FAMILY_DATA_FIELDS
+
+    def __init__(self, *args, regions: RegionCodes | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.regions = regions or RegionCodes()
+        self.fields["id_number"].widget.attrs.update({"autocomplete": "off"})
+        for field in self.fields.values():
+            css = "form-select" if isinstance(field.widget, forms.Select) else (
+                "form-check-input" if isinstance(field.widget, forms.CheckboxInput) else "form-control")
+            field.widget.attrs.setdefault("class", css)
+
+    def clean_hukou_region_code(self):
+        return clean_region_code(self.cleaned_data.get("hukou_region_code"), regions=self.regions,
+                                 current_only=True)
+
+    def clean_phone(self):
+        value = (self.cleaned_data.get("phone") or "").strip()
+        if value and not PHONE.match(value):
+            raise ValidationError("联系电话格式不正确")
+        return value
+
+    def clean(self):
+        cleaned = super().clean()
+        number, id_type = cleaned.get("id_number", ""), cleaned.get("id_type", "")
+        if number and not id_type:
+            self.add_error("id_type", "填写了证件号时须选择证件类型")
+        elif id_type and (number or id_type != "Z"):
+            try:
+                cleaned["id_number"] = validate_id_for_type(id_type, number)
+            except ValidationError as exc:
+                self.add_error("id_number", exc)
+        return cleaned
+
+
+class BaseFamilyFormSet(forms.BaseInlineFormSet):
+    """Exactly two family members (the national sheet requires 成员1 and 成员2)."""
+
+    def get_queryset(self):
+        return super().get_queryset().order_by("order")
+
+
+FamilyMemberFormSet = forms.inlineformset_factory(
+    Student, FamilyMember, form=FamilyMemberForm, formset=BaseFamilyFormSet, fk_name="student",
+    fields=FAMILY_DATA_FIELDS, extra=0, min_num=2, max_num=2, validate_min=True, validate_max=True,
+    can_delete=False,
+)
+
+
+def entry_data(student: dict, members: list[dict], *, initial_members: int = 0) -> dict:
+    """Flat form data for ``StudentEntry`` from a dict of student fields and two member dicts.
+
+    ``initial_members``: how many members the edited record already has (0 for new records).
+    Booleans become "on"/absent as a browser would send them; None becomes "".
+    """
+    def put(out, key, value):
+        if isinstance(value, bool):
+            if value:
+                out[key] = "on"
+        elif value is not None:
+            out[key] = value
+
+    data: dict = {f"{FAMILY_PREFIX}-TOTAL_FORMS": "2", f"{FAMILY_PREFIX}-INITIAL_FORMS": str(initial_members),
+                  f"{FAMILY_PREFIX}-MIN_NUM_FORMS": "2", f"{FAMILY_PREFIX}-MAX_NUM_FORMS": "2"}
+    for key, value in student.items():
+        put(data, key, value)
+    for i, member in enumerate(members[:2]):
+        for key, value in member.items():
+            put(data, f"{FAMILY_PREFIX}-{i}-{key}", value)
+    return data
+
+
+class StudentEntry:
+    """A student's form and its two family-member forms, validated together.
+
+    ``data``: POST data or ``entry_data(...)``; ``school``: the School; ``instance``: the record
+    edited (None to create); ``regions``: a preloaded ``RegionCodes`` for bulk use.
+    Cross-form rule (national sheet): when the student has no ID number, at least one family
+    member who is a guardian must have one.
+    """
+
+    def __init__(self, data=None, *, school, instance: Student | None = None, regions: RegionCodes | None = None):
+        self.school = school
+        regions = regions or RegionCodes()
+        self.form = StudentForm(data, school=school, instance=instance, regions=regions)
+        self.family = FamilyMemberFormSet(data, instance=instance or Student(school=school), prefix=FAMILY_PREFIX,
+                                          form_kwargs={"regions": regions})
+        self._cross_errors: list[str] = []
+
+    def is_valid(self) -> bool:
+        ok = self.form.is_valid()
+        ok = self.family.is_valid() and ok
+        if ok:
+            student_id = self.form.cleaned_data.get("id_number")
+            members = [f.cleaned_data for f in self.family.forms]
+            if not student_id and not any(m.get("is_guardian") and m.get("id_number") for m in members):
+                self._cross_errors.append("学生没有身份证件号时，须填写至少一位监护人的身份证件号")
+                ok = False
+        return ok
+
+    @property
+    def non_field_errors(self) -> list[str]:
+        return [*self.form.non_field_errors(), *self.family.non_form_errors(), *self._cross_errors]
+
+    def cleaned(self) -> tuple[dict, list[dict]]:
+        """(student fields, [member1, member2]) for the services; call after ``is_valid()``."""
+        data = {k: v for k, v in self.form.cleaned_data.items() if k in STUDENT_DATA_FIELDS}
+        members = [{k: v for k, v in f.cleaned_data.items() if k in FAMILY_DATA_FIELDS} for f in self.family.forms]
+        return data, members
+
+    def errors_by_column(self) -> list[tuple[str, str]]:
+        """Every error as (national sheet header, Chinese message); "" for record-level errors."""
+        out = [("", str(e)) for e in self.non_field_errors]
+        for field, errors in self.form.errors.items():
+            if field == "__all__":
+                continue
+            header = FIELD_HEADERS.get(field, str(self.form.fields[field].label))
+            out += [(header, str(e)) for e in errors]
+        member_headers = {v: k for k, v in _MEMBER_HEADERS.items()}
+        for i, form in enumerate(self.family.forms, start=1):
+            for field, errors in form.errors.items():
+                header = f"成员{i}{member_headers.get(field, '')}" if field != "__all__" else f"成员{i}"
+                out += [(header, str(e)) for e in errors]
+        return out
+
+
+class ReasonForm(forms.Form):
+    """The reason for changing a registered record (kept in its history)."""
+
+    reason = forms.CharField(label="修改原因", max_length=100, required=False,
+                             widget=forms.TextInput(attrs={"class": "form-control"}))
+
+
+class ProblemResolveForm(forms.Form):
+    """How an open problem record is resolved (DESIGN.md §4)."""
+
+    resolution = forms.ChoiceField(label="处理方式", choices=ProblemRecord.Resolution.choices,
+                                   widget=forms.RadioSelect)
+    keep = forms.ModelChoiceField(label="保留的学籍", queryset=Student.objects.none(), required=False,
+                                  widget=forms.RadioSelect)
+    note = forms.CharField(label="处理说明", required=False, max_length=1000,
+                           widget=forms.Textarea(attrs={"rows": 3, "class": "form-control"}))
+    evidence = forms.FileField(label="佐证材料（JPG/PNG/PDF，不超过2 MB）", required=False)
+
+    def __init__(self, *args, problem: ProblemRecord, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["keep"].queryset = problem.students.select_related("school")
+        self.fields["keep"].label_from_instance = lambda s: f"{s.name}（{s.school.name}，{s.get_status_display()}）"
+
+
+class ArchiveItemForm(forms.Form):
+    """One checklist line of the archive."""
+
+    present = forms.BooleanField(label="已归档", required=False)
+    paper_location = forms.CharField(label="纸质材料存放位置", max_length=100, required=False)
+    note = forms.CharField(label="备注", max_length=200, required=False)
+    scan = forms.FileField(label="扫描件", required=False)
+    remove_scan = forms.BooleanField(label="删除已上传的扫描件", required=False)
+
+    def clean_scan(self):
+        from .files import check_scan
+
+        scan = self.cleaned_data.get("scan")
+        if scan:
+            check_scan(scan)
+        return scan
