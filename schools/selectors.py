@@ -45,9 +45,18 @@ def region_labels(regions) -> dict[str, str]:
     return {r.code: " / ".join(names[c] for c in path_codes(r.path) if c in names) for r in regions}
 
 
-# Stages sort primary, junior, senior (not alphabetically).
-STAGE_ORDER = Case(*(When(stage=stage, then=Value(digit)) for stage, digit in Grade.STAGE_DIGIT.items()),
-                   output_field=IntegerField())
+def stage_order(lookup: str = "stage") -> Case:
+    """An ordering expression putting stages as primary, junior, senior (not alphabetically)."""
+    return Case(*(When(**{lookup: stage}, then=Value(digit)) for stage, digit in Grade.STAGE_DIGIT.items()),
+                output_field=IntegerField())
+
+
+STAGE_ORDER = stage_order()
+
+
+def classes_in_order(queryset: QuerySet) -> QuerySet:
+    """``queryset`` of classes ordered by stage, grade level and class number."""
+    return queryset.order_by(stage_order("grade__stage"), "grade__level", "number")
 
 
 def school_detail(user, pk: int) -> School | None:

@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from xueji.access import get_for_user, grants_for, has_unit_perm, held_codenames
+from xueji.forms import add_service_error
 from xueji.lists import paginate, sort_by
 from xueji.scope import path_codes
 
@@ -79,7 +80,7 @@ def school_create(request):
         try:
             school = services.school_create(actor=request.user, **_school_fields(form))
         except ValidationError as exc:
-            form.add_error(None, exc)
+            add_service_error(form, exc)
         else:
             messages.success(request, f"已新设学校：{school.name}")
             return redirect("schools:school_detail", pk=school.pk)
@@ -97,7 +98,7 @@ def school_update(request, pk: int):
             try:
                 services.school_update(actor=request.user, school=school, **_school_fields(form))
             except ValidationError as exc:
-                form.add_error(None, exc)
+                add_service_error(form, exc)
             else:
                 messages.success(request, "学校信息已保存")
                 return redirect("schools:school_detail", pk=school.pk)
@@ -148,7 +149,7 @@ def class_create(request, pk: int):
             school_class = services.class_create(actor=request.user, grade=data["grade"], number=data["number"],
                                                  name=data["name"], head_teacher=data["head_teacher"])
         except ValidationError as exc:
-            form.add_error(None, exc)
+            add_service_error(form, exc)
         else:
             messages.success(request, f"已新设班级：{school_class.name}")
             return redirect("schools:school_detail", pk=school.pk)

@@ -1,6 +1,7 @@
 """Form helpers shared by the apps' pages."""
 
 from django import forms
+from django.core.exceptions import ValidationError
 
 
 class BootstrapMixin:
@@ -28,3 +29,16 @@ class BootstrapMixin:
             if name in self.fields:
                 widget = self.fields[name].widget
                 widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
+
+
+def add_service_error(form: forms.Form, exc: ValidationError) -> None:
+    """Show a service's ValidationError on ``form``: next to the field it names, else on top.
+
+    Services name the fields of their model ({"school_code": ...}); keys the form has no field
+    for (e.g. "unit") become non-field errors instead of making ``add_error`` raise ValueError.
+    """
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc)
+        return
+    for field, errors in exc.error_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
