@@ -11,8 +11,12 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-install: $(BIN)/python
+install: $(VENV)/.installed
+
+# Reinstall only when pyproject.toml changes: `make test` runs this step every time.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
 
 demo: install
 	$(BIN)/python manage.py migrate --noinput
