@@ -1,5 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "audits"
 
-urlpatterns = []
+urlpatterns = [
+    path("", views.event_list, name="event_list"),
+    path("<int:pk>/", views.event_detail, name="event_detail"),
+    path("history/", views.history_list, name="history_list"),
+]
