@@ -38,18 +38,32 @@ UNKNOWN_YEAR_WARNING = "{years}年节假日安排尚未录入，按周一至周�
 
 
 @cache
+def _library_special_days() -> dict[int, list[date]]:
+    """The dates, by year, that chinese-calendar lists as holidays or make-up working days: the only
+    days where its answer can differ from Monday–Friday (its exported ``holidays`` and ``workdays``)."""
+    found: dict[int, list[date]] = {}
+    for day in (*chinese_calendar.holidays, *chinese_calendar.workdays):
+        found.setdefault(day.year, []).append(day)
+    return found
+
+
+@cache
 def _library_flags(year: int) -> bytes | None:
     """chinese-calendar's working-day flags (1/0 per day of ``year``), None when it lacks the year.
 
     The library raises NotImplementedError for a year outside its data; its data never changes at
-    run time, so the answer is cached for the life of the process.
+    run time, so the answer is cached for the life of the process. ``is_workday`` scans its tables
+    on every call, so it is asked only about the days it lists; the rest are Monday–Friday.
     """
     try:
         chinese_calendar.is_workday(date(year, 1, 1))
     except NotImplementedError:
         return None
+    flags = bytearray(_weekday_flags(year))
     first = date(year, 1, 1)
-    return bytes(chinese_calendar.is_workday(first + timedelta(n)) for n in range(_days_in(year)))
+    for day in _library_special_days().get(year, ()):
+        flags[(day - first).days] = chinese_calendar.is_workday(day)
+    return bytes(flags)
 
 
 def _days_in(year: int) -> int:

@@ -310,3 +310,13 @@ def test_property_working_days_between_is_antisymmetric(a, span):
     if a <= b:
         expected = sum(reference_is_workday(a + timedelta(n)) for n in range(1, span + 1))
         assert working_days_between(a, b) == expected
+
+
+def test_every_day_the_library_knows_is_taken_as_it_says():
+    # The year tables ask chinese-calendar only about the days it lists; prove that loses nothing.
+    for year in range(2000, FIRST_UNKNOWN_YEAR):
+        if not library_knows_year(year):
+            continue
+        first = date(year, 1, 1)
+        flags = [is_working_day(first + timedelta(n)) for n in range((date(year + 1, 1, 1) - first).days)]
+        assert flags == [chinese_calendar.is_workday(first + timedelta(n)) for n in range(len(flags))], year
