@@ -9,7 +9,11 @@ NAV_ITEMS = [
     ("manage_units", "学校管理", "schools:school_list"),
     ("manage_roles", "角色授权", "accounts:grant_list"),
     ("read_audit", "审计日志", "audits:event_list"),
+    ("view_students", "责任书", "agreements:index"),
+    ("manage_units", "责任书模板", "agreements:template_list"),
 ]
+# Users holding no unit right (guardians; a registrar whose agreement is not signed yet) still reach these.
+NO_UNIT_NAV_ITEMS = [("我的孩子", "agreements:portal"), ("我的责任书", "agreements:mine")]
 
 
 def navigation(request):
@@ -28,4 +32,6 @@ def navigation(request):
             items.append((label, reverse(url_name)))
         except NoReverseMatch:
             continue
+    if not held:
+        items += [(label, reverse(url_name)) for label, url_name in NO_UNIT_NAV_ITEMS]
     return {"nav_items": items}
