@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods
 
-from schools.models import School
+from schools.models import School, SchoolClass
 from schools.selectors import classes_in_order
 from xueji.access import held_codenames, scoped
 from xueji.forms import add_service_error
@@ -93,7 +93,8 @@ def grant_create(request):
             add_service_error(form, exc)
         else:
             state = "" if grant.is_active else f"（暂未生效：{grant.inactive_reason or '待条件满足'}）"
-            messages.success(request, f"已授予 {data['user']} {grant.get_role_display()}：{unit}{state}")
+            where = f"{unit.school} {unit}" if isinstance(unit, SchoolClass) else str(unit)
+            messages.success(request, f"已授予 {data['user']} {grant.get_role_display()}：{where}{state}")
             return redirect(f"{reverse('accounts:grant_list')}?{urlencode({'q': data['user'].username})}")
     context = {"form": form, "role_unit_kinds": {role: list(kinds) for role, kinds in ROLE_UNIT_KINDS.items()}}
     return render(request, "accounts/grant_form.html", context)
