@@ -22,7 +22,7 @@ from xueji import services, workdays
 from xueji.forms import BootstrapMixin, add_service_error
 from xueji.models import CALENDAR_MAX_YEAR, CALENDAR_MIN_YEAR, CalendarDay, CalendarYear
 
-WEEKDAYS = "一二三四五六日"
+WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 
 
 class CalendarDayForm(BootstrapMixin, forms.Form):
