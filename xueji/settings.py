@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "transfers",
     "audits",
     "agreements",
+    "imports",
 ]
 
 MIDDLEWARE = [
