@@ -167,6 +167,47 @@ def follow_up_add(*, actor, change: StatusChange, note: str) -> FollowUp:
     return follow_up
 
 
+@transaction.atomic
+def change_start(*, actor, kind: str, student: Student, submit: bool, evidence_files=(), follow_up: str = "",
+                 key_data: dict | None = None, **fields) -> StatusChange:
+    """Create a change with its evidence files and follow-up note, and submit it when ``submit``,
+    all in one transaction: if any rule refuses, nothing is kept and the form can show the errors.
+    Arguments as ``change_create_draft``; raises what it and ``change_submit`` raise."""
+    change = change_create_draft(actor=actor, kind=kind, student=student, key_data=key_data, **fields)
+    for upload in evidence_files:
+        evidence_add(actor=actor, change=change, upload=upload)
+    if follow_up.strip():
+        follow_up_add(actor=actor, change=change, note=follow_up)
+    if submit:
+        change = change_submit(actor=actor, change=change)
+    return change
+
+
+def transfer_lookup(*, actor, query: str, ip_address: str | None = None):
+    """A receiving school's exact lookup of a student by national student number or ID number.
+
+    ``actor`` needs ``edit_students`` on at least one school. Returns a
+    ``selectors.TransferCandidate`` (name, gender, school and grade only) or None. Every lookup
+    is an access event in the audit log (without the number searched for)."""
+    from .selectors import transfer_candidate
+
+    if not grants_for(actor, "edit_students").school_ids:
+        raise PermissionDenied("只有学校学籍管理员可以发起转学")
+    candidate = transfer_candidate(query)
+    audit_record(actor=actor, kind=AuditEvent.Kind.RECORD_VIEW, ip_address=ip_address,
+                 message="转学查询：" + (f"找到学生（学籍 {candidate.pk}）" if candidate else "未找到"),
+                 extra={"student": candidate.pk} if candidate else {})
+    return candidate
+
+
+def evidence_open(*, actor, evidence: Evidence, ip_address: str | None = None):
+    """Open an evidence file for ``actor`` (who reached it through ``selectors.change_for_user``)
+    and log the access. Returns a binary file object."""
+    audit_record(actor=actor, kind=AuditEvent.Kind.RECORD_VIEW, target=evidence.change, ip_address=ip_address,
+                 message=f"查看佐证材料 {evidence.pk}（业务编号 {evidence.change_id}）")
+    return evidence.file.open("rb")
+
+
 # --------------------------------------------------------------------------------------------
 # Submission
 

@@ -6,6 +6,7 @@ from xueji.access import held_codenames
 NAV_ITEMS = [
     ("view_students", "学籍", "students:list"),
     ("approve_changes", "审核队列", "transfers:queue"),
+    ("view_students", "学籍异动", "transfers:change_list"),
     ("manage_units", "学校管理", "schools:school_list"),
     ("manage_roles", "角色授权", "accounts:grant_list"),
     ("read_audit", "审计日志", "audits:event_list"),
@@ -17,7 +18,8 @@ NO_UNIT_NAV_ITEMS = [("我的孩子", "agreements:portal"), ("我的责任书", 
 
 
 def navigation(request):
-    """Adds ``nav_items``: [(label, url_name)] the user may open. Unknown url names are skipped."""
+    """Adds ``nav_items``: [(label, url_name)] the user may open (unknown url names are skipped), and
+    ``unread_notifications``: the user's unread in-app notifications (one query)."""
     from django.urls import NoReverseMatch, reverse
 
     user = getattr(request, "user", None)
@@ -34,4 +36,6 @@ def navigation(request):
             continue
     if not held:
         items += [(label, reverse(url_name)) for label, url_name in NO_UNIT_NAV_ITEMS]
-    return {"nav_items": items}
+    from transfers.selectors import unread_count
+
+    return {"nav_items": items, "unread_notifications": unread_count(user)}
