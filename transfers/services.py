@@ -563,17 +563,20 @@ def steps_remind_overdue(*, actor=None, today: date | None = None) -> int:
 @transaction.atomic
 def suspensions_remind_expired(*, actor=None, today: date | None = None) -> int:
     """Daily: tell each school's registrars about suspended students whose suspension has ended
-    without a resumption (one notification per student per day at most). Returns how many."""
+    without a resumption (once per suspension end date; the list page shows them every day).
+    Returns how many such students there are."""
     from .selectors import expired_suspensions
 
     today = today or timezone.localdate()
     students = list(expired_suspensions(Student.objects.all(), today=today).select_related("school"))
     holders = notify.unit_holders([(s.pk, s.school, "edit_students") for s in students])
+    messages = {s.pk: f"休学到期未复学：{s.school}{s.name}（休学至{s.suspended_until:%Y-%m-%d}）" for s in students}
+    # Once per suspension end: the message names the end date, so an extension is reminded again.
     already = set(Notification.objects.filter(kind=Notification.Kind.SUSPENSION_EXPIRED,
-                                              created_at__date=today).values_list("message", flat=True))
+                                              message__in=messages.values()).values_list("message", flat=True))
     notes = []
     for student in students:
-        message = f"休学到期未复学：{student.school}{student.name}（休学至{student.suspended_until:%Y-%m-%d}）"
+        message = messages[student.pk]
         if message in already:
             continue
         notes += [Notification(user_id=u, kind=Notification.Kind.SUSPENSION_EXPIRED, message=message)
