@@ -16,6 +16,7 @@ code fields take codes (the import translates names such as 汉族 with students
 booleans take True/False; dates take ``date`` or text YYYYMMDD / YYYY-MM-DD.
 """
 
+import copy
 import re
 from datetime import date
 
@@ -353,7 +354,10 @@ class StudentEntry:
     def __init__(self, data=None, *, school, instance: Student | None = None, regions: RegionCodes | None = None):
         self.school = school
         regions = regions or RegionCodes()
-        self.form = StudentForm(data, school=school, instance=instance, regions=regions)
+        # The ModelForm writes cleaned values onto its instance; give it a copy so that the service
+        # still sees the stored values and can tell what changed.
+        self.form = StudentForm(data, school=school, instance=copy.copy(instance) if instance else None,
+                                regions=regions)
         self.family = FamilyMemberFormSet(data, instance=instance or Student(school=school), prefix=FAMILY_PREFIX,
                                           form_kwargs={"regions": regions})
         self._cross_errors: list[str] = []

@@ -94,7 +94,7 @@ def _live_holder(id_number: str, *, exclude_pk=None) -> Student | None:
 
 def transfer_start_url() -> str:
     """The page where a receiving school starts a transfer, or "" while transfers has none."""
-    for name in ("transfers:transfer_create", "transfers:transfer_start", "transfers:change_create"):
+    for name in ("transfers:transfer_new",):
         try:
             return reverse(name)
         except NoReverseMatch:
@@ -499,21 +499,15 @@ def _bad_id_candidates():
         .filter(Q(region_ok=False) | ~Q(expected=Substr("id_number", 18, 1))
                 | Q(gender="1", gender_odd=0) | Q(gender="2", gender_odd=1))
     )
-    return bad_layout.values_list("pk", flat=True).union(mismatched.values_list("pk", flat=True))
-
-
-def _birth_mismatches():
-    """Well-formed numbers whose embedded YYYYMMDD disagrees with the birth date field.
-
-    Compared per (year, month, day) parts so that the SQL works on PostgreSQL and SQLite alike.
-    """
-    current = (Student.objects.filter(status__in=CURRENT_STATUSES, id_type="1")
-               .filter(id_number__regex=r"^[0-9]{17}[0-9X]$"))
-    return (current.annotate(y=Cast(Substr("id_number", 7, 4), IntegerField()),
-                             m=Cast(Substr("id_number", 11, 2), IntegerField()),
-                             d=Cast(Substr("id_number", 13, 2), IntegerField()))
-            .exclude(y=F("birth_date__year"), m=F("birth_date__month"), d=F("birth_date__day"))
-            .values_list("pk", flat=True))
+    # The embedded YYYYMMDD against the birth date field, compared per part so that the SQL works
+    # on PostgreSQL and SQLite alike.
+    birth_mismatch = (well_formed.annotate(y=Cast(Substr("id_number", 7, 4), IntegerField()),
+                                           m=Cast(Substr("id_number", 11, 2), IntegerField()),
+                                           d=Cast(Substr("id_number", 13, 2), IntegerField()))
+                      .exclude(y=F("birth_date__year"), m=F("birth_date__month"), d=F("birth_date__day")))
+    return (bad_layout.order_by().values_list("pk", flat=True)
+            .union(mismatched.order_by().values_list("pk", flat=True),
+                   birth_mismatch.order_by().values_list("pk", flat=True)))
 
 
 @transaction.atomic
@@ -545,13 +539,13 @@ def problem_scan() -> dict[str, int]:
         opened += created
         seen.add(problem.pk)
 
-    dup_numbers = (current.exclude(id_number="").values("id_number").annotate(n=Count("id")).filter(n__gt=1)
+    dup_numbers = (current.exclude(id_number="").order_by().values("id_number").annotate(n=Count("id")).filter(n__gt=1)
                    .values_list("id_number", flat=True))
     for number in dup_numbers.iterator():
         pks = list(current.filter(id_number=number).values_list("pk", flat=True))
         record(ProblemRecord.Kind.DUPLICATE_WITH_ID, _digest("id", number), pks)
 
-    groups = (current.values("name", "gender", "birth_date")
+    groups = (current.order_by().values("name", "gender", "birth_date")
               .annotate(n=Count("id"), without=Count("id", filter=Q(id_number="")))
               .filter(n__gt=1, without__gt=0))
     for g in groups.iterator():
@@ -560,7 +554,7 @@ def problem_scan() -> dict[str, int]:
         record(ProblemRecord.Kind.DUPLICATE_WITHOUT_ID,
                _digest("nameless", g["name"], g["gender"], g["birth_date"]), pks)
 
-    bad = set(_bad_id_candidates()) | set(_birth_mismatches())
+    bad = set(_bad_id_candidates())
     for pk in sorted(bad):
         record(ProblemRecord.Kind.BAD_ID, f"student:{pk}", [pk])
 

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.student_list, name="list"),
     path("new/", views.student_create, name="create"),
     path("check-id/", views.id_check, name="id_check"),
+    path("registration/", views.registration, name="registration"),
     path("class/<int:pk>/", views.class_roster, name="roster"),
     path("problems/", views.problem_list, name="problem_list"),
     path("problems/<int:pk>/", views.problem_detail, name="problem_detail"),

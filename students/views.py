@@ -6,7 +6,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import select_template
 from django.views.decorators.http import require_http_methods, require_POST
 
 from schools.models import School, SchoolClass
@@ -69,6 +68,44 @@ def class_roster(request, pk: int):
     qs, sort = sort_by(request, qs, ROSTER_SORTS, "name")
     return render(request, "students/class_roster.html",
                   {"school_class": school_class, "sort": sort, **paginate(request, qs)})
+
+
+# ---------------------------------------------------------------------------------------------
+# Registration (新生注册): submit drafts to the approval engine (transfers)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def registration(request):
+    """The drafts the registrar may submit, with "提交注册" for the ticked ones (one batch per school).
+
+    Every ticked record must be in the user's scope with ``edit_students`` (else 404). The batch is
+    checked with ``registration_check`` first (ID numbers live elsewhere are refused, naming the
+    school, with a link to start a transfer), then handed to ``transfers.services.registration_submit``.
+    """
+    _require_any(request, "edit_students")
+    drafts = selectors.student_list(request.user, "edit_students").filter(status="draft")
+    errors = []
+    if request.method == "POST":
+        ids = {int(i) for i in request.POST.getlist("students") if str(i).isdigit()}
+        chosen = list(drafts.filter(pk__in=ids))
+        if len(chosen) != len(ids):
+            raise Http404("部分学生不存在或不在您的管辖范围内")
+        errors = services.registration_check(chosen)
+        if not chosen:
+            messages.error(request, "请选择要提交注册的学生")
+        elif not errors:
+            from transfers.services import registration_submit
+
+            try:
+                change = registration_submit(actor=request.user, students=chosen)
+            except ValidationError as exc:
+                messages.error(request, " ".join(exc.messages))
+            else:
+                messages.success(request, f"已提交注册：{len(chosen)} 名学生")
+                return redirect("transfers:change_detail", pk=change.pk)
+    qs, sort = sort_by(request, drafts, LIST_SORTS, "name")
+    return render(request, "students/registration.html", {"errors": errors, "sort": sort, **paginate(request, qs)})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -142,15 +179,13 @@ def student_update(request, pk: int):
 
 
 def _correction_url(student: Student) -> str:
-    """Where to start a key-data correction for ``student`` (the transfers app), "" until it exists."""
+    """Where to start a key-data correction for ``student`` (the transfers app's change form)."""
     from django.urls import NoReverseMatch, reverse
 
-    for name in ("transfers:correction_create", "transfers:key_data_correction_create"):
-        try:
-            return reverse(name, kwargs={"student_pk": student.pk})
-        except NoReverseMatch:
-            continue
-    return ""
+    try:
+        return reverse("transfers:change_new", kwargs={"kind": "key_data_correction", "student_pk": student.pk})
+    except NoReverseMatch:
+        return ""
 
 
 @login_required
@@ -198,7 +233,6 @@ def student_verify(request, pk: int):
 def student_detail(request, pk: int):
     """The student's page: summary (ID masked), family, problems, and the full change history."""
     student = _students(request, "view_students", pk)
-    changes_template = _optional_template("transfers/student_changes.html")
     return render(request, "students/student_detail.html", {
         "student": student,
         "members": list(student.family_members.all()),
@@ -207,20 +241,8 @@ def student_detail(request, pk: int):
         "problems": list(student.problems.filter(status=ProblemRecord.Status.OPEN)),
         "can_edit": has_unit_perm(request.user, "edit_students", student),
         "can_reveal": has_unit_perm(request.user, "reveal_id_number", student),
-        "changes_template": changes_template,
         "correction_url": _correction_url(student),
     })
-
-
-def _optional_template(name: str) -> str | None:
-    """``name`` when that template exists (another app may not have built it yet), else None."""
-    from django.template import TemplateDoesNotExist
-
-    try:
-        select_template([name])
-    except TemplateDoesNotExist:
-        return None
-    return name
 
 
 @login_required

@@ -39,4 +39,9 @@ app.conf.beat_schedule = {
         "task": "audits.tasks.heartbeat",
         "schedule": crontab(hour=2, minute=0),
     },
+    # Nightly at 01:30: bad ID numbers and (suspected) duplicate records become problem records.
+    "nightly-problem-record-scan": {
+        "task": "students.tasks.scan_problem_records",
+        "schedule": crontab(hour=1, minute=30),
+    },
 }
