@@ -47,8 +47,9 @@ class TestIndex:
         client.get(url("index"))
         services.inter_level_issue_all(actor=cast.county_approver, region=cast.regions["340102"])
         # 1 session 2 user 3 grants (view_students) 4 head units 5 awaiting agreements 6 their signatures
-        # 7 count 8 held codenames (nav) 9 page rows (parties joined) 10-12 session save (savepoint, update, release)
-        with django_assert_max_num_queries(12):
+        # 7 count 8 held codenames (nav) 9 unread messages (nav) 10 page rows (parties joined)
+        # 11-13 session save (savepoint, update, release)
+        with django_assert_max_num_queries(13):
             response = client.get(url("index"), {"q": "", "sort": "kind"})
         assert response.status_code == 200
 
@@ -211,9 +212,9 @@ class TestRegistrars:
     def test_query_count(self, cast, client_for, django_assert_max_num_queries):
         client = client_for(cast.county_approver)
         client.get(url("registrars"))
-        # session, user, grants, head units, count, page (grants + agreement subqueries), held codenames,
-        # session save (savepoint, update, release)
-        with django_assert_max_num_queries(10):
+        # session, user, grants, head units, count, page (grants + agreement subqueries), held codenames and
+        # unread messages (nav), session save (savepoint, update, release)
+        with django_assert_max_num_queries(11):
             assert client.get(url("registrars")).status_code == 200
 
     def test_issue_allowed(self, cast, client_for):
@@ -249,8 +250,9 @@ class TestLevels:
         services.inter_level_issue_all(actor=cast.city_approver, region=cast.regions["340100"])
         client = client_for(cast.city_approver)
         client.get(url("levels"))
-        # session, user, head units, regions, agreements, their signatures, held codenames, session save (3)
-        with django_assert_max_num_queries(10):
+        # session, user, head units, regions, agreements, their signatures, held codenames and unread messages
+        # (nav), session save (3)
+        with django_assert_max_num_queries(11):
             assert client.get(url("levels")).status_code == 200
 
 
@@ -268,8 +270,8 @@ class TestLiabilityList:
         client = client_for(cast.registrar_a)
         client.get(url("liability"), {"year": 2026})
         # session, user, grants, provincial rules, count, page rows (school, grade and form status joined),
-        # held codenames, session save (3); the same with 6 or 60 children
-        with django_assert_max_num_queries(10):
+        # held codenames and unread messages (nav), session save (3); the same with 6 or 60 children
+        with django_assert_max_num_queries(11):
             assert client.get(url("liability"), {"year": 2026, "sort": "birth"}).status_code == 200
 
     def test_issue_allowed_403_404(self, cast, client_for, make_child):
