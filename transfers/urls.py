@@ -22,4 +22,5 @@ urlpatterns = [
     path("suspensions/expired/", views.expired_suspensions, name="expired_suspensions"),
     path("inbox/", views.inbox, name="inbox"),
     path("inbox/read/", views.inbox_read, name="inbox_read"),
+    path("inbox/unread/", views.unread_badge, name="unread_badge"),
 ]

@@ -8,8 +8,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
@@ -486,3 +487,12 @@ def inbox_read(request):
     ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()] or None
     services.notifications_mark_read(actor=request.user, ids=ids)
     return redirect("transfers:inbox")
+
+
+@login_required
+def unread_badge(request):
+    """The navigation's unread badge (htmx fragment): one indexed count query, loaded after the
+    page so that page query counts do not include it."""
+    count = selectors.unread_count(request.user)
+    # Rendered without the request: the navigation's context processor would cost a query.
+    return HttpResponse(render_to_string("transfers/_unread_badge.html", {"count": count}))

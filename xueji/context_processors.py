@@ -18,8 +18,7 @@ NO_UNIT_NAV_ITEMS = [("我的孩子", "agreements:portal"), ("我的责任书", 
 
 
 def navigation(request):
-    """Adds ``nav_items``: [(label, url_name)] the user may open (unknown url names are skipped), and
-    ``unread_notifications``: the user's unread in-app notifications (one query)."""
+    """Adds ``nav_items``: [(label, url_name)] the user may open. Unknown url names are skipped."""
     from django.urls import NoReverseMatch, reverse
 
     user = getattr(request, "user", None)
@@ -36,6 +35,4 @@ def navigation(request):
             continue
     if not held:
         items += [(label, reverse(url_name)) for label, url_name in NO_UNIT_NAV_ITEMS]
-    from transfers.selectors import unread_count
-
-    return {"nav_items": items, "unread_notifications": unread_count(user)}
+    return {"nav_items": items}

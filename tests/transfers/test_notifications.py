@@ -41,11 +41,16 @@ class TestStepArrived:
             step_decide(actor=cast.approver_a2, step=current(change), decision="reject")
         assert callbacks == []
 
-    def test_unread_count_in_the_navigation(self, cast, today, client_for):
+    def test_unread_count_in_the_navigation(self, cast, today, client_for, django_assert_num_queries):
         start_transfer(cast, make_student(cast.school_a))
-        response = client_for(cast.approver_a2).get(reverse("transfers:change_list"))
-        assert response.context["unread_notifications"] == 1
-        assert "1 条未读" in response.content.decode()
+        client = client_for(cast.approver_a2)
+        page = client.get(reverse("transfers:change_list")).content.decode()
+        assert reverse("transfers:unread_badge") in page  # loaded by htmx after the page
+        # 1 session, 2 user, 3 the count, 4-6 session save (savepoint, update, release)
+        with django_assert_num_queries(6):
+            badge = client.get(reverse("transfers:unread_badge")).content.decode()
+        assert "1 条未读" in badge
+        assert "未读" not in client_for(cast.registrar_b).get(reverse("transfers:unread_badge")).content.decode()
 
 
 @pytest.mark.django_db

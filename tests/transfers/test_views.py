@@ -98,8 +98,8 @@ class TestQueue:
         assert count_queries() == few
         # 1 session, 2 user, 3 held codenames (nav), 4-5 grants for approve_changes and edit_students,
         # 6 count, 7 the page of steps with change, student, schools, submitter and unit in one JOIN,
-        # 8 unread notifications (nav), 9-11 session save (savepoint, update, release).
-        assert few == 11
+        # 8-10 session save (savepoint, update, release).
+        assert few == 10
 
 
 @pytest.mark.django_db
