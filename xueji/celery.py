@@ -44,4 +44,9 @@ app.conf.beat_schedule = {
         "task": "students.tasks.scan_problem_records",
         "schedule": crontab(hour=1, minute=30),
     },
+    # Daily at 07:00: overdue approval steps and suspensions ended without a resumption are reminded.
+    "daily-transfer-reminders": {
+        "task": "transfers.tasks.daily_reminders",
+        "schedule": crontab(hour=7, minute=0),
+    },
 }
