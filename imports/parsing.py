@@ -31,7 +31,9 @@ handful of queries. Blank rows are skipped; the example row of our template (姓
 ``EXAMPLE_MARK``) is skipped too.
 """
 
+import logging
 import re
+import traceback
 import unicodedata
 import zipfile
 from collections.abc import Callable, Iterable
@@ -87,6 +89,7 @@ TRUE_WORDS = {"是", "1", "Y", "YES", "TRUE", "√", "有"}
 FALSE_WORDS = {"否", "0", "N", "NO", "FALSE", "×", "无", ""}
 # Usual age at entry to the first grade of each stage (义务教育法 art. 11: primary at 6).
 ENTRY_AGE = {"primary": 6}
+logger = logging.getLogger(__name__)
 
 
 def limit(name: str) -> int:
@@ -459,6 +462,24 @@ class _ImportMemberForm(FamilyMemberForm):
         pass
 
 
+def _freeze_choices(form: forms.BaseForm) -> None:
+    """Same choices, looked up in a set: a ChoiceField scans its list per value, and a callable
+    list (nationality, ~250 countries) is rebuilt on every scan."""
+    for form_field in form.fields.values():
+        if isinstance(form_field, forms.ChoiceField) and not isinstance(form_field, forms.ModelChoiceField):
+            form_field.choices = list(form_field.choices)
+            keys = frozenset(str(k) for k, v in _flat(form_field.choices))
+            form_field.valid_value = lambda value, keys=keys: str(value) in keys
+
+
+def _flat(choices):
+    for key, value in choices:
+        if isinstance(value, (list, tuple)):  # an option group
+            yield from value
+        else:
+            yield key, value
+
+
 def _rebind(form: forms.BaseForm, data: dict) -> bool:
     """Validate ``data`` with an already built form (Django builds a form's fields by deep copy,
     which costs more than validating a row)."""
@@ -488,13 +509,19 @@ class RowValidator:
         self.form.fields["grade"] = _PreloadedChoiceField(self.grades, label="年级")
         self.form.fields["school_class"] = _PreloadedChoiceField(self.classes, required=False, label="班级")
         self.member_forms = [_ImportMemberForm({}, regions=regions), _ImportMemberForm({}, regions=regions)]
+        for form in (self.form, *self.member_forms):
+            _freeze_choices(form)
         self.options = {name: OptionTable.of(table) for name, table in CODE_TABLES.items()}
         self.options["nationality"] = OptionTable.nationality()
         self.defaults = {f: Student._meta.get_field(f).default for f in DEFAULTED_FIELDS}
-        self.student_targets = [(h, t[1]) for h, t in NATIONAL_COLUMNS.items() if t[0] == "student" and h in columns]
-        self.member_targets = [(h, t[1], t[2]) for h, t in NATIONAL_COLUMNS.items()
-                               if t[0] == "member" and h in columns]
         self.headers_by_field = {t[1]: h for h, t in NATIONAL_COLUMNS.items() if t[0] == "student"}
+        self.student_fields = frozenset(self.form._meta.fields)
+        # (column index, header, field, converter) per present column, chosen once per file.
+        self.student_targets = [(columns[h], h, t[1], self._converter(t[1], h))
+                                for h, t in NATIONAL_COLUMNS.items() if t[0] == "student" and h in columns]
+        self.member_targets = {n: [(columns[h], h, t[2], self._converter(t[2], h))
+                                   for h, t in NATIONAL_COLUMNS.items()
+                                   if t[0] == "member" and t[1] == n and h in columns] for n in (1, 2)}
 
     # -- one row
 
@@ -511,17 +538,24 @@ class RowValidator:
             errors.append(RowError(row, header, message))
             bad_columns.add(header)
 
-        student = self._student_values(values, fail)
-        members = [self._member_values(values, n, fail) for n in (1, 2)]
+        student = self._values(values, self.student_targets, fail)
+        for name in DEFAULTED_FIELDS:
+            if student.get(name) in (None, ""):
+                student[name] = self.defaults[name]
+        school_code = _text(self.cell(values, "学校标识码"))
+        if school_code and school_code != self.school.school_code:
+            fail("学校标识码", f"学校标识码与所选学校（{self.school.name}，{self.school.school_code}）不一致")
+        members = [self._values(values, self.member_targets[n], fail) for n in (1, 2)]
         self._place(values, student, fail)
         ok = _rebind(self.form, student)
         ok = _rebind(self.member_forms[0], members[0]) and ok
         ok = _rebind(self.member_forms[1], members[1]) and ok
-        for header, message in self._form_errors():
-            if header not in bad_columns:
-                errors.append(RowError(row, header, message))
+        if not ok:
+            for header, message in self._form_errors():
+                if header not in bad_columns:
+                    errors.append(RowError(row, header, message))
         if ok and not errors:
-            cleaned = {k: v for k, v in self.form.cleaned_data.items() if k in self.form._meta.fields}
+            cleaned = {k: v for k, v in self.form.cleaned_data.items() if k in self.student_fields}
             family = [dict(f.cleaned_data) for f in self.member_forms]
             # StudentEntry's record-level rule (national sheet): no student ID → a guardian's ID.
             if not cleaned.get("id_number") and not any(m.get("is_guardian") and m.get("id_number") for m in family):
@@ -530,52 +564,44 @@ class RowValidator:
             return ValidRow(row, cleaned, family), errors
         return None, errors
 
-    def _student_values(self, values: tuple, fail: Callable) -> dict:
+    @staticmethod
+    def _values(values: tuple, targets: list, fail: Callable) -> dict:
         data: dict = {}
-        for header, name in self.student_targets:
-            raw = self.cell(values, header)
-            try:
-                _check_cell(raw)
-                data[name] = self._convert(name, header, raw)
-            except CellError as exc:
-                fail(header, str(exc))
-        for name in DEFAULTED_FIELDS:
-            if data.get(name) in (None, ""):
-                data[name] = self.defaults[name]
-        school_code = _text(self.cell(values, "学校标识码"))
-        if school_code and school_code != self.school.school_code:
-            fail("学校标识码", f"学校标识码与所选学校（{self.school.name}，{self.school.school_code}）不一致")
-        return data
-
-    def _member_values(self, values: tuple, number: int, fail: Callable) -> dict:
-        data: dict = {}
-        for header, n, name in self.member_targets:
-            if n != number:
+        width = len(values)
+        for index, header, name, convert in targets:
+            raw = values[index] if index < width else None
+            if raw is None:
                 continue
-            raw = self.cell(values, header)
             try:
-                _check_cell(raw)
-                data[name] = self._convert(name, header, raw)
+                data[name] = convert(raw)
             except CellError as exc:
                 fail(header, str(exc))
         return data
 
-    def _convert(self, name: str, header: str, raw):
+    def _converter(self, name: str, header: str) -> Callable:
         if header in ID_HEADERS:
-            return _id_number(raw)
-        if header in PHONE_HEADERS:
-            return _phone(raw)
-        if name in self.options:
-            return self.options[name].code(raw, header.removeprefix("成员1").removeprefix("成员2"))
-        if name in REGION_FIELDS:
-            return _region(raw)
-        if name in DATE_FIELDS:
-            return _date(raw)
-        if name == "entry_month":
-            return _entry_month(raw)
-        if name in _BOOLEANS:
-            return _boolean(raw)
-        return _text(raw)
+            base = _id_number
+        elif header in PHONE_HEADERS:
+            base = _phone
+        elif name in self.options:
+            table, label = self.options[name], header.removeprefix("成员1").removeprefix("成员2")
+            def base(raw):
+                return table.code(raw, label)
+        elif name in REGION_FIELDS:
+            base = _region
+        elif name in DATE_FIELDS:
+            base = _date
+        elif name == "entry_month":
+            base = _entry_month
+        elif name in _BOOLEANS:
+            base = _boolean
+        else:
+            base = _text
+
+        def convert(raw):
+            _check_cell(raw)
+            return base(raw)
+        return convert
 
     # -- grade and class
 
@@ -694,7 +720,10 @@ def validate_file(fileobj, *, school: School, progress: Callable[[int, int], Non
         _validate_rows(sheet, result, school=school, progress=progress, today=today)
     except FileRejected as exc:
         result.file_errors = exc.messages
-    except Exception:  # noqa: BLE001 - a broken part deep in the sheet XML
+    except Exception as exc:  # noqa: BLE001 - a broken part deep in the sheet XML
+        # Frames only: an exception's message may quote a cell (personal data).
+        logger.warning("import file unreadable: %s\n%s", type(exc).__name__,
+                       "".join(traceback.format_tb(exc.__traceback__)))
         result.file_errors = ["文件内容损坏，读取到一半时出错。请在 Excel 中打开确认无误后重新保存上传"]
     finally:
         workbook.close()

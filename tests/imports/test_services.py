@@ -6,7 +6,6 @@ from imports.models import ImportBatch
 from imports.services import batch_start, batch_upload
 from students.models import FamilyMember, Student
 from tests.imports.helpers import student_rows, upload, xlsx_bytes
-from transfers.models import StatusChange
 
 
 def run(cast, rows, *, user=None, school=None, **kw):
