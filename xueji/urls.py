@@ -11,5 +11,6 @@ urlpatterns = [
     path("changes/", include("transfers.urls")),
     path("audits/", include("audits.urls")),
     path("agreements/", include("agreements.urls")),
+    path("imports/", include("imports.urls")),
     path("calendar/", include("xueji.calendar_urls")),
 ]
