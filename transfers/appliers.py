@@ -17,7 +17,7 @@ from audits.services import audit_record
 from students.models import NumberKind, Student, StudentStatus
 from xueji.history import save_with_history
 
-from .corrections import apply_payload, describe
+from .corrections import describe, new_values
 from .models import ChangeKind, StatusChange
 from .rules import check_still_applicable
 
@@ -81,8 +81,14 @@ def _grade_move(change: StatusChange, actor) -> str:
 
 
 def _key_data(change: StatusChange, actor) -> str:
-    fields = apply_payload(change.student, change.payload)
-    return _save(change, actor, describe(change.payload), fields)
+    # students.services owns key-data writes: it refreshes the pinyin, drops a G verification when
+    # the ID number changes, and turns a clash with another live record into a field error.
+    from students.services import student_key_data_apply
+
+    text = describe(change.payload)
+    student_key_data_apply(actor=actor, student=change.student, changes=new_values(change.payload),
+                           reason=_reason(change, text))
+    return text
 
 
 def _registration(change: StatusChange, actor) -> str:

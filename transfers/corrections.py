@@ -73,12 +73,10 @@ def _clean(field: str, value):
     return str(value or "").strip()
 
 
-def apply_payload(student, payload: dict) -> list[str]:
-    """Set the new values of ``payload`` on ``student`` (not saved). Returns the changed field names."""
-    for field, values in payload.items():
-        new = values["new"]
-        setattr(student, field, date.fromisoformat(new) if field == "birth_date" else new)
-    return list(payload)
+def new_values(payload: dict) -> dict:
+    """{field: new value} of ``payload`` in model form (the birth date as a ``date``)."""
+    return {field: date.fromisoformat(v["new"]) if field == "birth_date" else v["new"]
+            for field, v in payload.items()}
 
 
 def describe(payload: dict) -> str:

@@ -23,6 +23,7 @@ from simple_history.utils import bulk_update_with_history
 from audits.models import AuditEvent
 from audits.services import audit_record
 from schools.models import SchoolClass
+from students.files import check_scan
 from students.models import Student, StudentStatus
 from xueji.access import grants_for, has_unit_perm, require_unit_perm
 from xueji.history import save_with_history
@@ -31,7 +32,6 @@ from . import notify
 from .appliers import apply_change
 from .corrections import build_payload
 from .deadlines import due_date_for
-from .evidence import check_upload
 from .models import (
     OPEN_STATUSES,
     ApprovalStep,
@@ -145,7 +145,7 @@ def evidence_add(*, actor, change: StatusChange, upload) -> Evidence:
     _require_initiator(actor, change)
     if change.status != ChangeStatus.DRAFT:
         raise ValidationError("只能给草稿添加佐证材料；已提交的业务请退回后补充")
-    content_type, extension = check_upload(upload)
+    content_type, extension = check_scan(upload)
     evidence = Evidence(change=change, original_name=(upload.name or "file")[-200:], content_type=content_type,
                         size=upload.size, uploaded_by=actor)
     evidence.file.save(f"change{change.pk}{extension}", upload, save=False)
@@ -488,6 +488,11 @@ def registration_submit(*, actor, students: list[Student]) -> StatusChange:
     not_draft = [s.name for s in students if s.status != StudentStatus.DRAFT]
     if not_draft:
         raise ValidationError(f"只有草稿状态的学籍可以提交注册：{'、'.join(not_draft[:10])}")
+    from students.services import registration_check
+
+    problems = registration_check(students)
+    if problems:
+        raise ValidationError([str(p) for p in problems[:20]])
     busy = StatusChange.objects.filter(kind=ChangeKind.REGISTRATION, status__in=OPEN_STATUSES,
                                        students__in=students).values_list("pk", flat=True).first()
     if busy:

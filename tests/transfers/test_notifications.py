@@ -78,3 +78,10 @@ class TestDailyReminders:
 
     def test_the_beat_task_runs_both(self, cast, today):
         assert daily_reminders.delay().get() == {"overdue_steps": 0, "expired_suspensions": 0}
+
+
+def test_the_daily_reminders_are_on_the_beat_schedule():
+    from xueji.celery import app
+
+    entry = app.conf.beat_schedule["daily-transfer-reminders"]
+    assert entry["task"] == "transfers.tasks.daily_reminders"
