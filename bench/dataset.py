@@ -4,8 +4,10 @@ Schools are drawn one at a time: a county (weighted, so some counties are bigger
 a kind (primary, nine-year, junior, senior; the mix gives about 56 % primary, 28 % junior and 16 %
 senior students, close to the national shares of 2023), a number of classes per grade, and classes
 of 40–50 students, until N students are placed. The last class may be smaller. Students come from
-``students.synthetic``. Everything is written in bulk with history rows (reason ``CHANGE_REASON``);
-on PostgreSQL the students and their history go through COPY.
+``students.synthetic``. Everything is written in bulk with history rows (reason ``CHANGE_REASON``).
+On PostgreSQL the whole load is one transaction: the students' secondary indexes are dropped, the
+students go in by COPY, their history rows by one INSERT … SELECT, and the indexes are built again
+(the unique one re-checks 一生一籍); other sessions wait on those tables meanwhile.
 
 Generated schools have codes "9" + region code + 3 digits: real 学校标识码 and the demo's codes
 (region code + 4 digits) never start with 9, so the two never collide, and the generated data of a
@@ -91,6 +93,10 @@ def dataset_reset(province: Region) -> int:
             model.history.filter(school_id__in=school_ids)._raw_delete(connection.alias)
         School.history.filter(id__in=school_ids)._raw_delete(connection.alias)
         schools._raw_delete(connection.alias)
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        # Dead rows would otherwise be read again by every index build of the next load.
+        with connection.cursor() as cursor:
+            cursor.execute(f"VACUUM {_quote(Student._meta.db_table)}, {_quote(Student.history.model._meta.db_table)}")
     return deleted
 
 
@@ -168,17 +174,28 @@ def dataset_generate(*, province_code: str, students: int, seed: int = 1, reset:
                                   .values_list("id_number", flat=True).iterator(chunk_size=10000))
     context = {"rng": rng, "allocator": allocator, "codes": [u.code for u in units],
                "school_year": school_year_of(today or timezone.localdate())}
-    while planner.remaining > 0:
-        with transaction.atomic():
-            _write_chunk(planner, context, result, schools_per_chunk)
-        result.seconds = time.monotonic() - started
-        if progress:
-            progress(result)
+    fast = connection.vendor == "postgresql"
+    with transaction.atomic():
+        dropped = _indexes_drop() if fast else []
+        while planner.remaining > 0:
+            with transaction.atomic():
+                _write_chunk(planner, context, result, schools_per_chunk, fast)
+            result.seconds = time.monotonic() - started
+            if progress:
+                progress(result)
+        if fast:
+            _history_copy(province)
+            _indexes_create(dropped)
+    if fast:
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {_quote(Student._meta.db_table)}, {_quote(Student.history.model._meta.db_table)}")
+    result.seconds = time.monotonic() - started
     return result
 
 
-def _write_chunk(planner: _Planner, context: dict, result: DatasetResult, schools: int) -> None:
-    """Plan up to ``schools`` schools, write them, their grades and classes, then their students."""
+def _write_chunk(planner: _Planner, context: dict, result: DatasetResult, schools: int, fast: bool) -> None:
+    """Plan up to ``schools`` schools, write them, their grades and classes, then their students
+    (by COPY without history rows when ``fast``; ``_history_copy`` adds those at the end)."""
     school_rows, grade_rows, class_rows, sizes = [], [], [], []
     for _ in range(schools):
         if planner.remaining <= 0:
@@ -199,14 +216,18 @@ def _write_chunk(planner: _Planner, context: dict, result: DatasetResult, school
         bulk_create_with_history(rows, model, batch_size=2000, default_change_reason=CHANGE_REASON)
     students = [row for school_class, size in zip(class_rows, sizes, strict=True)
                 for row in _students(context, school_class, size)]
-    _insert_students(students, [school.pk for school in school_rows])
+    if fast:
+        _students_copy(students)
+    elif students:
+        bulk_create_with_history([Student(**row, **STUDENT_CONSTANTS) for row in students], Student,
+                                 batch_size=2000, default_change_reason=CHANGE_REASON)
     result.schools += len(school_rows)
     result.grades += len(grade_rows)
     result.classes += len(class_rows)
     result.students += sum(sizes)
 
 
-# Values every generated student shares; the rest of the row varies per student (_person_row).
+# Values every generated student shares; the rest varies per student (_students).
 STUDENT_CONSTANTS = {"id_type": "1", "number_kind": NumberKind.G.value, "status": StudentStatus.ACTIVE.value,
                      "nationality": "CHN"}
 
@@ -230,17 +251,6 @@ def _students(context: dict, school_class: SchoolClass, size: int) -> list[dict]
     return rows
 
 
-def _insert_students(rows: list[dict], school_ids: list[int]) -> None:
-    """Write the students of the chunk's schools ``school_ids`` and one history row each."""
-    if not rows:
-        return
-    if connection.vendor == "postgresql":
-        _copy_students(rows, school_ids)
-    else:
-        bulk_create_with_history([Student(**row, **STUDENT_CONSTANTS) for row in rows], Student, batch_size=2000,
-                                 default_change_reason=CHANGE_REASON)
-
-
 def _copy_text(value) -> str:
     """``value`` in PostgreSQL's COPY text format."""
     if value is None:
@@ -254,15 +264,19 @@ def _copy_text(value) -> str:
     return str(value).replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
-def _copy_students(rows: list[dict], school_ids: list[int]) -> None:
-    """COPY the students in, then copy them into the history table with one INSERT … SELECT.
+def _quote(name: str) -> str:
+    return connection.ops.quote_name(name)
 
-    Each bulk path of Django and simple-history costs ~0.3 ms of Python per row; COPY with rows
-    formatted here and history made by the server is what brings 1,000,000 students under
-    10 minutes on two cores (bench/README.md).
+
+def _students_copy(rows: list[dict]) -> None:
+    """COPY the students in; the per-student values are ``rows``, the other columns their defaults.
+
+    Django's and simple-history's bulk paths cost ~0.3 ms of Python per row; COPY with rows
+    formatted here is what brings 1,000,000 students under 10 minutes on two cores (bench/README.md).
     """
+    if not rows:
+        return
     now = timezone.now()
-    quote = connection.ops.quote_name
     varying = list(rows[0])
     fields = [f for f in Student._meta.concrete_fields if not f.primary_key]
     constant_fields = [f for f in fields if f.attname not in varying]
@@ -275,14 +289,62 @@ def _copy_students(rows: list[dict], school_ids: list[int]) -> None:
     columns = [Student._meta.get_field(name).column for name in varying] + [f.column for f in constant_fields]
     # Generated values hold no tab, newline or backslash, so they need no escaping.
     text = "".join("\t".join(str(value) for value in row.values()) + suffix for row in rows)
+    with connection.cursor() as cursor, cursor.cursor.copy(
+            f"COPY {_quote(Student._meta.db_table)} ({', '.join(map(_quote, columns))}) FROM STDIN") as copy:
+        copy.write(text)
+
+
+def _history_copy(province: Region) -> None:
+    """One '+' history row per generated student of ``province``, made by the server in one statement."""
     history = Student.history.model
-    tracked = ", ".join(quote(f.column) for f in history.tracked_fields)
+    tracked = ", ".join(_quote(f.column) for f in history.tracked_fields)
+    schools = generated_schools(province).values("pk").query
+    school_sql, school_params = schools.sql_with_params()
     with connection.cursor() as cursor:
-        copy_sql = f"COPY {quote(Student._meta.db_table)} ({', '.join(map(quote, columns))}) FROM STDIN"
-        with cursor.cursor.copy(copy_sql) as copy:
-            copy.write(text)
         cursor.execute(
-            f"INSERT INTO {quote(history._meta.db_table)} ({tracked}, history_date, history_change_reason, "
+            f"INSERT INTO {_quote(history._meta.db_table)} ({tracked}, history_date, history_change_reason, "
             f"history_type, history_user_id) SELECT {tracked}, %s, %s, '+', NULL "
-            f"FROM {quote(Student._meta.db_table)} WHERE school_id = ANY(%s)",
-            [now, CHANGE_REASON, school_ids])
+            f"FROM {_quote(Student._meta.db_table)} WHERE school_id IN ({school_sql})",
+            [timezone.now(), CHANGE_REASON, *school_params])
+
+
+def _indexes_drop() -> list[str]:
+    """Drop the secondary indexes and foreign keys of the student and student-history tables;
+    return the statements that re-create them (``_indexes_create``).
+
+    Loading a million rows into tables with ~40 indexes on random keys is bound by index I/O, and
+    every row fires three foreign-key checks; building each index once at the end and validating
+    each foreign key with one query is several times faster. Primary keys and constraint-backed
+    indexes stay. All of it happens in the caller's transaction, so a failure leaves the tables as
+    they were; meanwhile other sessions wait on these tables.
+    """
+    tables = [Student._meta.db_table, Student.history.model._meta.db_table]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT i.relname, pg_get_indexdef(x.indexrelid) FROM pg_index x "
+            "JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid "
+            "WHERE t.relname = ANY(%s) AND NOT x.indisprimary "
+            "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)", [tables])
+        indexes = cursor.fetchall()
+        cursor.execute(
+            "SELECT t.relname, c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c "
+            "JOIN pg_class t ON t.oid = c.conrelid WHERE t.relname = ANY(%s) AND c.contype = 'f'", [tables])
+        foreign_keys = cursor.fetchall()
+        for table, name, _ in foreign_keys:
+            cursor.execute(f"ALTER TABLE {_quote(table)} DROP CONSTRAINT {_quote(name)}")
+        for name, _ in indexes:
+            cursor.execute(f"DROP INDEX {_quote(name)}")
+        # CREATE INDEX refuses a table with deferred checks pending: run them per statement.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    return [definition for _, definition in indexes] + [
+        f"ALTER TABLE {_quote(table)} ADD CONSTRAINT {_quote(name)} {definition}"
+        for table, name, definition in foreign_keys]
+
+
+def _indexes_create(statements: list[str]) -> None:
+    """Re-create what ``_indexes_drop`` removed (the unique index re-checks 一生一籍, each foreign
+    key is validated in one pass)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        for statement in statements:
+            cursor.execute(statement)

@@ -51,21 +51,21 @@ SCHOOLS = (
 # (username, real name, role, unit): unit is a region code, a school code, or
 # "school code/grade stage/level/class number" for a class; None for the guardian.
 ACCOUNTS = (
-    ("school_registrar", "张学籍", Role.REGISTRAR, "3401020001"),
-    ("school_approver", "李校长", Role.APPROVER, "3401020001"),
-    ("head_teacher", "周老师", Role.HEAD_TEACHER, "3401020001/primary/1/1"),
-    ("county_registrar", "吴科员", Role.REGISTRAR, "340102"),
-    ("county_approver", "郑科长", Role.APPROVER, "340102"),
-    ("city_approver", "陈处长", Role.APPROVER, "340100"),
-    ("province_approver", "褚处长", Role.APPROVER, "340000"),
-    ("inspector", "卫督学", Role.INSPECTOR, "340100"),
-    ("guardian", "许家长", Role.GUARDIAN, None),
-    ("system_admin", "蒋系统", Role.SYSTEM_ADMIN, "340000"),
-    ("security_admin", "沈安全", Role.SECURITY_ADMIN, "340000"),
-    ("audit_admin", "韩审计", Role.AUDIT_ADMIN, "340000"),
-    ("xiantao_registrar", "杨学籍", Role.REGISTRAR, "4290040001"),
-    ("xiantao_approver", "朱校长", Role.APPROVER, "4290040001"),
-    ("xiantao_county_approver", "秦科长", Role.APPROVER, "429004"),
+    ("demo_school_registrar", "张学籍", Role.REGISTRAR, "3401020001"),
+    ("demo_school_approver", "李校长", Role.APPROVER, "3401020001"),
+    ("demo_head_teacher", "周老师", Role.HEAD_TEACHER, "3401020001/primary/1/1"),
+    ("demo_county_registrar", "吴科员", Role.REGISTRAR, "340102"),
+    ("demo_county_approver", "郑科长", Role.APPROVER, "340102"),
+    ("demo_city_approver", "陈处长", Role.APPROVER, "340100"),
+    ("demo_province_approver", "褚处长", Role.APPROVER, "340000"),
+    ("demo_inspector", "卫督学", Role.INSPECTOR, "340100"),
+    ("demo_guardian", "许家长", Role.GUARDIAN, None),
+    ("demo_system_admin", "蒋系统", Role.SYSTEM_ADMIN, "340000"),
+    ("demo_security_admin", "沈安全", Role.SECURITY_ADMIN, "340000"),
+    ("demo_audit_admin", "韩审计", Role.AUDIT_ADMIN, "340000"),
+    ("demo_xiantao_registrar", "杨学籍", Role.REGISTRAR, "4290040001"),
+    ("demo_xiantao_approver", "朱校长", Role.APPROVER, "4290040001"),
+    ("demo_xiantao_county_approver", "秦科长", Role.APPROVER, "429004"),
 )
 
 

@@ -112,8 +112,9 @@ def test_a_changed_source_row_is_updated_with_a_history_row(loaded, monkeypatch)
 
 
 def test_history_rows_are_written_with_a_reason(loaded):
-    assert Region.history.count() == Region.objects.count()
-    assert set(Region.history.values_list("history_change_reason", flat=True)) == {"导入行政区划（GB/T 2260）"}
+    # 110101 is not in the shared test cast, so the loader created it.
+    history = Region.history.filter(code="110101")
+    assert list(history.values_list("history_type", "history_change_reason")) == [("+", "导入行政区划（GB/T 2260）")]
 
 
 def test_spans_parse_year_ranges():

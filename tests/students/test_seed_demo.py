@@ -10,10 +10,16 @@ from stdnum.cn import ric
 from accounts.models import Role, RoleGrant, User
 from audits.models import AuditEvent
 from schools.models import Grade, Region, School, SchoolClass
-from students.demo import ACCOUNTS, DEFAULT_PASSWORD
+from students.demo import ACCOUNTS, DEFAULT_PASSWORD, SCHOOLS
 from students.models import NumberKind, Student, StudentStatus
 
 MODELS = (Region, School, Grade, SchoolClass, User, RoleGrant, Student, AuditEvent)
+DEMO_SCHOOL_CODES = [s[0] for s in SCHOOLS]
+
+
+def demo_students():
+    # The test database may already hold the shared cast (tests/cast.py); look at the demo's schools only.
+    return Student.objects.filter(school__school_code__in=DEMO_SCHOOL_CODES)
 
 
 def counts() -> dict[str, int]:
@@ -46,7 +52,8 @@ def test_it_prints_the_logins_and_the_password_rule(seeded):
 
 
 def test_every_role_has_a_demo_account_that_can_log_in(seeded):
-    assert set(RoleGrant.objects.values_list("role", flat=True)) == set(Role.values)
+    demo_grants = RoleGrant.objects.filter(user__username__in=[a[0] for a in ACCOUNTS])
+    assert set(demo_grants.values_list("role", flat=True)) == set(Role.values)
     for username, _, role, _ in ACCOUNTS:
         user = User.objects.get(username=username)
         assert user.check_password(DEFAULT_PASSWORD)
@@ -55,15 +62,15 @@ def test_every_role_has_a_demo_account_that_can_log_in(seeded):
 
 
 def test_head_teacher_heads_the_class_of_the_grant(seeded):
-    grant = RoleGrant.objects.get(user__username="head_teacher")
-    assert grant.school_class.head_teacher.username == "head_teacher"
+    grant = RoleGrant.objects.get(user__username="demo_head_teacher")
+    assert grant.school_class.head_teacher.username == "demo_head_teacher"
 
 
 def test_schools_hang_on_real_regions(seeded):
-    pengchang = School.objects.get(name="彭场镇第二小学")
+    pengchang = School.objects.get(school_code="4290040001", name="彭场镇第二小学")
     assert (pengchang.region_id, pengchang.region.parent_id) == ("429004", "420000")
     assert pengchang.path == "420000/429004/" + pengchang.school_code + "/"
-    senior = School.objects.get(name="合肥市第一中学")
+    senior = School.objects.get(school_code="3401030001", name="合肥市第一中学")
     assert (senior.stage, senior.authority_id) == (School.Stage.SENIOR, "340100")
     anhui = School.objects.filter(province_code="34")
     assert anhui.values("region__parent").distinct().count() >= 2  # 合肥市 and 芜湖市
@@ -72,10 +79,11 @@ def test_schools_hang_on_real_regions(seeded):
 
 
 def test_students_are_valid_active_and_spread_over_classes(seeded):
-    students = list(Student.objects.select_related("school", "grade"))
+    students = list(demo_students().select_related("school", "grade"))
     assert 300 <= len(students) <= 1000
     assert len({s.id_number for s in students}) == len(students)
-    assert Student.objects.values("school_class").distinct().count() == SchoolClass.objects.count()
+    demo_classes = SchoolClass.objects.filter(school__school_code__in=DEMO_SCHOOL_CODES)
+    assert demo_students().values("school_class").distinct().count() == demo_classes.count()
     for s in students:
         assert ric.is_valid(s.id_number), s.pk
         assert (s.student_number, s.number_kind, s.status) == ("G" + s.id_number, NumberKind.G, StudentStatus.ACTIVE)
@@ -86,9 +94,9 @@ def test_students_are_valid_active_and_spread_over_classes(seeded):
 
 
 def test_student_history_rows_name_the_seeding(seeded):
-    reasons = set(Student.history.values_list("history_change_reason", flat=True))
-    assert reasons == {"演示数据"}
-    assert Student.history.count() == Student.objects.count()
+    history = Student.history.filter(school__school_code__in=DEMO_SCHOOL_CODES)
+    assert set(history.values_list("history_change_reason", flat=True)) == {"演示数据"}
+    assert history.count() == demo_students().count()
 
 
 def test_it_refuses_without_regions(db):
