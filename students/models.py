@@ -163,6 +163,11 @@ class Student(models.Model):
             models.Index(fields=["school_class", "name_pinyin"], name="student_class_pinyin"),
             # The nightly duplicate scan groups by these (records without an ID number).
             models.Index(fields=["name", "gender", "birth_date"], name="student_name_gender_birth"),
+            # Prefix search (LIKE 'x%') on PostgreSQL needs pattern operator classes whatever the
+            # database collation; other backends ignore opclasses.
+            models.Index(fields=["name"], opclasses=["varchar_pattern_ops"], name="student_name_prefix"),
+            models.Index(fields=["name_pinyin"], opclasses=["varchar_pattern_ops"], name="student_pinyin_prefix"),
+            models.Index(fields=["name_initials"], opclasses=["varchar_pattern_ops"], name="student_initials_prefix"),
         ]
 
     def __str__(self):

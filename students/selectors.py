@@ -1,6 +1,7 @@
 """Scoped reads of student records, problem records and archives (each with its select_related)."""
 
 import re
+import unicodedata
 from datetime import date
 
 from django.core.exceptions import ValidationError
@@ -46,7 +47,8 @@ def student_search(queryset: QuerySet, q: str) -> QuerySet:
     * anything else: prefix of the name ("张", "张三").
     Blank text leaves the queryset unchanged. Never raises on odd input.
     """
-    text = (q or "").strip()[:64]
+    # Control characters (NUL above all: PostgreSQL refuses it in text) can never be in a name.
+    text = "".join(ch for ch in str(q or "")[:64] if unicodedata.category(ch)[0] != "C").strip()
     if not text:
         return queryset
     try:

@@ -78,11 +78,10 @@ class TestArchivePages:
         for i in range(6):
             make_student(cast.registrar_a, cast.school_a, status=StudentStatus.ACTIVE, name=f"档案{chr(0x4e00 + i)}")
         client = client_for(cast.registrar_a)
-        with django_assert_num_queries(10):
+        with django_assert_num_queries(9):
             # 1. session  2. user  3. held codenames (view check, nav)  4. view_students grants
-            # 5. count  6. unread notifications (context processor)
-            # 7. the page of students with required/present counts (two correlated subqueries)
-            # 8-10. savepoint, session update, release
+            # 5. count  6. the page of students with required/present counts (two correlated subqueries)
+            # 7-9. savepoint, session update, release
             assert client.get(reverse("students:archive_list")).status_code == 200
 
     def test_registrar_records_a_line_with_a_scan_and_views_it_logged(self, cast, client_for, old_student):
@@ -154,7 +153,7 @@ class TestRegistrationPage:
         for i in range(5):
             make_student(cast.registrar_a, cast.school_a, name=f"注册{chr(0x4e00 + i)}")
         client = client_for(cast.registrar_a)
-        with django_assert_num_queries(10):
+        with django_assert_num_queries(9):
             # 1. session  2. user  3. held codenames  4. edit_students grants  5. count
-            # 6. unread notifications  7. the page of drafts  8-10. savepoint, session update, release
+            # 6. the page of drafts  7-9. savepoint, session update, release
             assert client.get(reverse("students:registration")).status_code == 200

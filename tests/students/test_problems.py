@@ -180,11 +180,10 @@ class TestPages:
             make_student(cast.registrar_a, cast.school_a, number="", id_type="Z", name=f"重名{i}")
         services.problem_scan()
         client = client_for(cast.registrar_a)
-        with django_assert_num_queries(10):
+        with django_assert_num_queries(9):
             # 1. session  2. user  3. held codenames (view check, nav)  4. view_students grants
-            # 5. count  6. unread notifications (context processor)
-            # 7. the page of problems (assigned school/region joined, member count)
-            # 8-10. savepoint, session update, release
+            # 5. count  6. the page of problems (assigned school/region joined, member count)
+            # 7-9. savepoint, session update, release
             response = client.get(reverse("students:problem_list"))
         assert response.context["page_obj"].paginator.count == 5
 

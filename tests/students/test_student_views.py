@@ -93,12 +93,11 @@ class TestList:
         for i in range(12):
             make_student(cast.registrar_a, cast.school_a, name=f"学生{chr(0x4e00 + i)}")
         client = client_for(cast.registrar_a)
-        with django_assert_num_queries(12):
+        with django_assert_num_queries(11):
             # 1. session  2. user  3. held codenames (view check, nav, create button)
             # 4. view_students grants (UNION of three permission tables)  5. count for the paginator
-            # 6. school choices  7. class choices  8. unread notifications (context processor)
-            # 9. the page of students (school, grade, class joined)
-            # 10-12. savepoint, session update (SESSION_SAVE_EVERY_REQUEST), release
+            # 6. school choices  7. class choices  8. the page of students (school, grade, class joined)
+            # 9-11. savepoint, session update (SESSION_SAVE_EVERY_REQUEST), release
             response = client.get(reverse("students:list"))
         assert response.status_code == 200
 
@@ -124,12 +123,11 @@ class TestRoster:
         for i in range(8):
             make_student(cast.registrar_a, cast.school_a, name=f"花名{chr(0x4e00 + i)}")
         client = client_for(cast.registrar_a)
-        with django_assert_num_queries(13):
+        with django_assert_num_queries(12):
             # 1. session  2. user  3. the user's grants (any codename, for get_for_user's scope)
             # 4. the class with school and grade  5. has_unit_perm view_students on it
             # 6. view_students grants for the student queryset  7. count  8. held codenames (nav)
-            # 9. unread notifications (context processor)  10. the page of students
-            # 11-13. savepoint, session update, release
+            # 9. the page of students  10-12. savepoint, session update, release
             assert client.get(reverse("students:roster", args=[cast.class_a.pk])).status_code == 200
 
 
