@@ -1,5 +1,6 @@
 """Forces a password change at first login for accounts an administrator created."""
 
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django_htmx.http import HttpResponseClientRedirect
@@ -10,7 +11,8 @@ class PasswordChangeRequiredMiddleware:
 
     Every path except the password pages, logout, static files and the health check is redirected
     (GET and POST alike, so no write happens before the change). htmx requests get an HX-Redirect so
-    that the whole page, not a fragment, changes. Must sit after AuthenticationMiddleware.
+    that the whole page, not a fragment, changes, except those sent from the change page itself, which
+    get an empty 204. Must sit after AuthenticationMiddleware and django-htmx's HtmxMiddleware.
     """
 
     ALLOWED_PREFIXES = ("/accounts/password/", "/accounts/logout/", "/static/", "/healthz")
@@ -22,7 +24,12 @@ class PasswordChangeRequiredMiddleware:
         # The path test comes first: /healthz must answer without touching the session or the database.
         if not request.path.startswith(self.ALLOWED_PREFIXES) and self._must_change(request):
             url = reverse("accounts:password_change")
-            if getattr(request, "htmx", False):
+            htmx = getattr(request, "htmx", None)
+            if htmx and htmx.current_url_abs_path and htmx.current_url_abs_path.startswith(url):
+                # A fragment the change page itself polls for (e.g. the navigation badge): answer with
+                # nothing rather than redirecting the page to itself in a loop.
+                return HttpResponse(status=204)
+            if htmx:
                 return HttpResponseClientRedirect(url)
             return redirect(url)
         return self.get_response(request)

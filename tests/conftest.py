@@ -13,19 +13,15 @@ def _fast_and_isolated(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
-def _eager_celery(request):
+def _eager_celery(request, monkeypatch):
     """Run Celery tasks in-process even when REDIS_URL is set (the CI run on PostgreSQL + Redis), so a
     task queued by a service runs in the test instead of waiting in Redis. Tests marked ``worker`` use
-    the real broker and worker."""
+    the real broker and worker. Through monkeypatch, so that every override is undone in reverse order."""
     from xueji.celery import app
 
-    if request.node.get_closest_marker("worker"):
-        yield
-        return
-    saved = app.conf.task_always_eager, app.conf.task_eager_propagates
-    app.conf.task_always_eager = app.conf.task_eager_propagates = True
-    yield
-    app.conf.task_always_eager, app.conf.task_eager_propagates = saved
+    if not request.node.get_closest_marker("worker"):
+        monkeypatch.setitem(app.conf, "task_always_eager", True)
+        monkeypatch.setitem(app.conf, "task_eager_propagates", True)
 
 
 @pytest.fixture(autouse=True)

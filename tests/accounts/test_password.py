@@ -70,6 +70,13 @@ class TestForcedChange:
 
         assert response["HX-Redirect"] == CHANGE
 
+    def test_htmx_requests_from_the_change_page_get_nothing_instead_of_a_redirect_loop(self, client_for, new_user):
+        response = client_for(new_user).get("/", HTTP_HX_REQUEST="true",
+                                            HTTP_HX_CURRENT_URL=f"http://testserver{CHANGE}")
+
+        assert response.status_code == 204
+        assert "HX-Redirect" not in response
+
     def test_the_change_page_logout_and_health_check_stay_open(self, client_for, new_user):
         client = client_for(new_user)
 
