@@ -1,13 +1,13 @@
 """The benchmark data set: N synthetic students spread over a province's real counties.
 
 Schools are drawn one at a time: a county (weighted, so some counties are bigger than others),
-a kind (primary, nine-year, junior, senior; the mix gives about 56 % primary, 28 % junior and 16 %
-senior students, close to the national shares of 2023), a number of classes per grade, and classes
-of 40–50 students, until N students are placed. The last class may be smaller. Students come from
+a kind (primary, nine-year, junior, senior; for a million students the mix gave 59 % primary,
+29 % junior and 13 % senior, near the national 57/28/15 of 2023), a number of classes per grade, and
+classes of 40–50 students, until N students are placed. The last class may be smaller. Students come from
 ``students.synthetic``. Everything is written in bulk with history rows (reason ``CHANGE_REASON``).
 On PostgreSQL the whole load is one transaction: the students' secondary indexes are dropped, the
-students go in by COPY, their history rows by one INSERT … SELECT, and the indexes are built again
-(the unique one re-checks 一生一籍); other sessions wait on those tables meanwhile.
+students go in by COPY, their history rows by one INSERT … SELECT, and the indexes and foreign keys
+are built again (the unique index re-checks 一生一籍); other sessions wait on those tables meanwhile.
 
 Generated schools have codes "9" + region code + 3 digits: real 学校标识码 and the demo's codes
 (region code + 4 digits) never start with 9, so the two never collide, and the generated data of a
