@@ -22,6 +22,13 @@ def test_the_beat_schedule_runs_the_heartbeat_daily_at_two():
     assert entry["task"] in app.tasks
 
 
+def test_every_beat_entry_names_a_registered_task():
+    app.loader.import_default_modules()  # what a worker does at start: autodiscover <app>/tasks.py
+
+    missing = {name: entry["task"] for name, entry in app.conf.beat_schedule.items() if entry["task"] not in app.tasks}
+    assert missing == {}
+
+
 @pytest.mark.django_db
 def test_the_heartbeat_writes_an_audit_event():
     event_id = heartbeat.delay().get()
