@@ -136,8 +136,9 @@ def _char_pinyin(char: str) -> str:
 def name_pinyin(name: str) -> tuple[str, str]:
     """(full pinyin, initials) of ``name`` in lower case without tones, e.g. ("zhangzihan", "zzh").
 
-    Surnames with a special reading (曾 zeng) are read as surnames. Cached per character because
-    the benchmark converts millions of names.
+    Surnames with a special reading (曾 zeng) are read as surnames. Same result as students.pinyin
+    for the names made here (a test checks it), but cached per character: the benchmark converts
+    millions of names and students.pinyin takes ~0.15 ms per name.
     """
     surname = next((s for s in _SURNAME_LIST if len(s) == 2 and name.startswith(s)), name[:1])
     surname_syllables = [SURNAME_PINYIN[surname]] if surname in SURNAME_PINYIN else [
