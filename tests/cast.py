@@ -62,43 +62,79 @@ def _user(username: str, real_name: str, unit=None):
                        home_region=home, must_change_password=False)
 
 
+# (attribute, school code, name, region code, authority code or None, stage)
+SCHOOLS = [
+    ("school_a", "3401020001", "瑶海区第一小学", "340102", None, "primary"),
+    ("school_a2", "3401020002", "瑶海区第二小学", "340102", None, "primary"),
+    ("school_b", "3401040001", "蜀山区实验小学", "340104", None, "primary"),
+    ("senior_school", "3401000001", "合肥市第一中学", "340100", None, "senior"),
+    ("other_school", "4290040001", "彭场镇第二小学", "429004", None, "primary"),
+]
+
+# (username, real name, role, unit: a school attribute, "class_a", a region code, or None)
+GRANTS = [
+    ("registrar_a", "张学籍", Role.REGISTRAR, "school_a"),
+    ("approver_a", "李校长", Role.APPROVER, "school_a"),
+    ("registrar_a2", "王学籍", Role.REGISTRAR, "school_a2"),
+    ("approver_a2", "赵校长", Role.APPROVER, "school_a2"),
+    ("registrar_b", "钱学籍", Role.REGISTRAR, "school_b"),
+    ("approver_b", "孙校长", Role.APPROVER, "school_b"),
+    ("head_teacher_a", "周老师", Role.HEAD_TEACHER, "class_a"),
+    ("county_registrar", "吴科员", Role.REGISTRAR, "340102"),
+    ("county_approver", "郑科长", Role.APPROVER, "340102"),
+    ("other_county_approver", "冯科长", Role.APPROVER, "340104"),
+    ("city_approver", "陈处长", Role.APPROVER, "340100"),
+    ("province_approver", "褚处长", Role.APPROVER, "340000"),
+    ("inspector", "卫督学", Role.INSPECTOR, "340100"),
+    ("system_admin", "蒋系统", Role.SYSTEM_ADMIN, "340000"),
+    ("security_admin", "沈安全", Role.SECURITY_ADMIN, "340000"),
+    ("audit_admin", "韩审计", Role.AUDIT_ADMIN, "340000"),
+    ("other_province_registrar", "杨学籍", Role.REGISTRAR, "other_school"),
+    ("other_province_approver", "朱校长", Role.APPROVER, "other_school"),
+    ("other_province_county_approver", "秦科长", Role.APPROVER, "429004"),
+    ("other_security_admin", "尤安全", Role.SECURITY_ADMIN, "420000"),
+    ("guardian_a", "许家长", Role.GUARDIAN, None),
+]
+
+
+def _unit(c: SimpleNamespace, key):
+    if key is None:
+        return None
+    return c.regions[key] if key in c.regions else getattr(c, key)
+
+
 def build_cast() -> SimpleNamespace:
-    """Regions, schools and one user per role and unit. Returns a namespace of them all."""
+    """Create regions, schools and one user per role and unit through services; return them all."""
     r = make_regions()
     c = SimpleNamespace(regions=r)
-    c.school_a = make_school("3401020001", "瑶海区第一小学", r["340102"])
-    c.school_a2 = make_school("3401020002", "瑶海区第二小学", r["340102"])
-    c.school_b = make_school("3401040001", "蜀山区实验小学", r["340104"])
-    c.senior_school = make_school("3401000001", "合肥市第一中学", r["340100"], stage="senior")
-    c.other_school = make_school("4290040001", "彭场镇第二小学", r["429004"])
+    for attr, code, name, region, authority, stage in SCHOOLS:
+        setattr(c, attr, make_school(code, name, r[region], r[authority] if authority else None, stage=stage))
     c.class_a = c.school_a.classes.order_by("grade__level", "number").first()
-
-    grants = [
-        ("registrar_a", "张学籍", Role.REGISTRAR, c.school_a),
-        ("approver_a", "李校长", Role.APPROVER, c.school_a),
-        ("registrar_a2", "王学籍", Role.REGISTRAR, c.school_a2),
-        ("approver_a2", "赵校长", Role.APPROVER, c.school_a2),
-        ("registrar_b", "钱学籍", Role.REGISTRAR, c.school_b),
-        ("approver_b", "孙校长", Role.APPROVER, c.school_b),
-        ("head_teacher_a", "周老师", Role.HEAD_TEACHER, c.class_a),
-        ("county_registrar", "吴科员", Role.REGISTRAR, r["340102"]),
-        ("county_approver", "郑科长", Role.APPROVER, r["340102"]),
-        ("other_county_approver", "冯科长", Role.APPROVER, r["340104"]),
-        ("city_approver", "陈处长", Role.APPROVER, r["340100"]),
-        ("province_approver", "褚处长", Role.APPROVER, r["340000"]),
-        ("inspector", "卫督学", Role.INSPECTOR, r["340100"]),
-        ("system_admin", "蒋系统", Role.SYSTEM_ADMIN, r["340000"]),
-        ("security_admin", "沈安全", Role.SECURITY_ADMIN, r["340000"]),
-        ("audit_admin", "韩审计", Role.AUDIT_ADMIN, r["340000"]),
-        ("other_province_registrar", "杨学籍", Role.REGISTRAR, c.other_school),
-        ("other_province_approver", "朱校长", Role.APPROVER, c.other_school),
-        ("other_province_county_approver", "秦科长", Role.APPROVER, r["429004"]),
-        ("other_security_admin", "尤安全", Role.SECURITY_ADMIN, r["420000"]),
-        ("guardian_a", "许家长", Role.GUARDIAN, None),
-    ]
-    for username, real_name, role, unit in grants:
+    for username, real_name, role, unit_key in GRANTS:
+        unit = _unit(c, unit_key)
         user = _user(username, real_name, unit)
         role_grant(actor=None, user=user, role=role, unit=unit)
         setattr(c, username, user)
     c.nobody = _user("nobody", "无角色")
+    return c
+
+
+def load_cast() -> SimpleNamespace | None:
+    """Fresh instances of the cast built earlier in this database, or None when it is not there.
+
+    Fresh per test, so that in-memory changes and per-request caches never leak between tests.
+    """
+    from accounts.models import User
+    from schools.models import School
+
+    users = User.objects.in_bulk([g[0] for g in GRANTS] + ["nobody"], field_name="username")
+    if len(users) != len(GRANTS) + 1:
+        return None
+    c = SimpleNamespace(regions=Region.objects.in_bulk([code for code, *_ in REGIONS]))
+    schools = School.objects.in_bulk([s[1] for s in SCHOOLS], field_name="school_code")
+    for attr, code, *_ in SCHOOLS:
+        setattr(c, attr, schools[code])
+    c.class_a = c.school_a.classes.order_by("grade__level", "number").first()
+    for username, user in users.items():
+        setattr(c, username, user)
     return c

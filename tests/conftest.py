@@ -1,12 +1,26 @@
 import pytest
+from django.test import override_settings
 
-from tests.cast import build_cast
+from tests.cast import build_cast, load_cast
+
+FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Build the cast once per test database; each test then runs inside a rolled-back transaction.
+
+    Transactional tests flush the database afterwards; the ``cast`` fixture rebuilds it then.
+    """
+    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=FAST_HASHERS,
+                                                        XUEJI_REQUIRE_REGISTRAR_AGREEMENT=False):
+        build_cast()
 
 
 @pytest.fixture(autouse=True)
 def _fast_and_isolated(settings, tmp_path):
     """Fast password hashing, eager Celery, private files in a temporary folder."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PASSWORD_HASHERS = FAST_HASHERS
     settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
     # The cast's registrars are active; tests/agreements turns the agreement requirement back on.
     settings.XUEJI_REQUIRE_REGISTRAR_AGREEMENT = False
@@ -35,8 +49,8 @@ def _fresh_calendar_cache():
 
 @pytest.fixture
 def cast(db):
-    """The fixed cast of users, regions and schools (see tests/cast.py)."""
-    return build_cast()
+    """The fixed cast of users, regions and schools (see tests/cast.py), fresh instances per test."""
+    return load_cast() or build_cast()
 
 
 @pytest.fixture
