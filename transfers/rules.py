@@ -31,6 +31,15 @@ ALLOWED_STUDENT_STATUSES = {
 EVIDENCE_REQUIRED = (ChangeKind.SUSPENSION, ChangeKind.KEY_DATA_CORRECTION)
 
 
+def kinds_available(student) -> list[str]:
+    """The kinds (other than transfer and registration) that may be started for ``student`` now,
+    judged on its status and stage only (the full rules run at submission)."""
+    compulsory = student.grade.stage in COMPULSORY_STAGES
+    return [kind for kind, statuses in ALLOWED_STUDENT_STATUSES.items()
+            if kind != ChangeKind.TRANSFER and student.status in statuses
+            and not (compulsory and kind in (ChangeKind.WITHDRAWAL, ChangeKind.RETENTION))]
+
+
 def local_today() -> date:
     """Today in Asia/Shanghai (a function so that tests can move the clock)."""
     return timezone.localdate()

@@ -97,16 +97,17 @@ def queue(request):
                    has_subtree=bool(grants_for(request.user, "approve_changes").region_paths),
                    escalation_count=selectors.escalation_steps(request.user, timezone.localdate(now)).count()
                    if view == "mine" and grants_for(request.user, "approve_changes").region_paths else None,
-                   calendar_warning=_calendar_warning(now))
+                   calendar_warning=_calendar_warning(now, context["page_obj"].object_list))
     template = "transfers/queue_table.html" if request.htmx and view == "mine" else "transfers/queue.html"
     return render(request, template, context)
 
 
-def _calendar_warning(now) -> str:
+def _calendar_warning(now, steps) -> str:
+    """A warning when this year or a shown due date falls in a year whose holidays nobody entered."""
     from xueji.workdays import year_is_known
 
-    year = timezone.localdate(now).year
-    unknown = [y for y in (year, year + 1) if not year_is_known(y)]
+    years = {timezone.localdate(now).year} | {s.due_date.year for s in steps if s.due_date}
+    unknown = sorted(y for y in years if not year_is_known(y))
     return f"{'、'.join(map(str, unknown))}年节假日安排尚未录入，期限按周一至周五计算" if unknown else ""
 
 

@@ -365,3 +365,16 @@ def test_a_senior_school_under_a_city_goes_to_the_city(cast, today):
     change = submit(cast, draft(cast, ChangeKind.DEATH, make_student(cast.senior_school)))
     assert [str(s.unit) for s in change.steps.all()] == ["合肥市第一中学", "合肥市"]
     assert change.steps.get(order=1).status == StepStatus.CURRENT
+
+
+@pytest.mark.django_db
+def test_kinds_available_follow_status_and_stage(cast):
+    from transfers.rules import kinds_available
+
+    primary = make_student(cast.school_a)
+    assert "withdrawal" not in kinds_available(primary) and "retention" not in kinds_available(primary)
+    assert "resumption" not in kinds_available(primary) and "suspension" in kinds_available(primary)
+    senior = make_student(cast.senior_school, level=2)
+    assert {"withdrawal", "retention"} <= set(kinds_available(senior))
+    suspended = make_student(cast.school_a, status=StudentStatus.SUSPENDED)
+    assert "resumption" in kinds_available(suspended) and "acceleration" not in kinds_available(suspended)

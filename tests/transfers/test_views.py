@@ -78,6 +78,13 @@ class TestQueue:
         assert client_for(cast.approver_a2).get(url("queue")).context["rows"][0]["overdue"]
         assert not client_for(cast.other_county_approver).get(url("queue"), {"view": "escalations"}).context["rows"]
 
+    def test_a_due_date_in_an_unknown_year_shows_a_warning(self, cast, transfer, client_for):
+        client = client_for(cast.approver_a2)
+        step = current(transfer)
+        step.due_date = date(2031, 1, 10)
+        step.save(update_fields=["due_date"])
+        assert "2031年节假日安排尚未录入" in client.get(url("queue")).content.decode()
+
     def test_query_count_is_constant_whatever_the_number_of_rows(self, cast, today, client_for,
                                                                   django_assert_num_queries):
         client = client_for(cast.approver_a2)
