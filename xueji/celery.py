@@ -49,4 +49,9 @@ app.conf.beat_schedule = {
         "task": "transfers.tasks.daily_reminders",
         "schedule": crontab(hour=7, minute=0),
     },
+    # Daily at 00:30: registrar grants follow this school year's signed agreements (off on Sept 1 until signed).
+    "daily-registrar-grants-sync": {
+        "task": "agreements.tasks.registrar_grants_sync",
+        "schedule": crontab(hour=0, minute=30),
+    },
 }

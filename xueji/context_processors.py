@@ -12,6 +12,7 @@ NAV_ITEMS = [
     ("read_audit", "审计日志", "audits:event_list"),
     ("view_students", "责任书", "agreements:index"),
     ("manage_units", "责任书模板", "agreements:template_list"),
+    ("manage_units", "节假日", "calendar:index"),
 ]
 # Users holding no unit right (guardians; a registrar whose agreement is not signed yet) still reach these.
 NO_UNIT_NAV_ITEMS = [("我的孩子", "agreements:portal"), ("我的责任书", "agreements:mine")]
