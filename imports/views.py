@@ -20,7 +20,7 @@ from xueji.lists import paginate
 
 from . import exporting, services
 from .forms import ExportForm, UploadForm
-from .models import ImportBatch
+from .models import ImportBatch, ImportRowError
 from .template import template_workbook
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -62,7 +62,10 @@ def batch_list(request):
             return redirect("imports:batch_detail", pk=batch.pk)
     batches = (scoped(request.user, ImportBatch.objects.all(), "edit_students")
                .select_related("school", "created_by").order_by("-created_at", "-pk"))
-    return render(request, "imports/batch_list.html", {"form": form, **paginate(request, batches, 20)})
+    first_two = list(schools[:2])
+    single_school = first_two[0] if len(first_two) == 1 else None
+    return render(request, "imports/batch_list.html", {"form": form, "single_school": single_school,
+                                                       **paginate(request, batches, 20)})
 
 
 @login_required
@@ -70,7 +73,9 @@ def batch_detail(request, pk: int):
     """A batch: its progress while it runs, its errors by row and column (paginated) when it
     failed, the registration batch when imported."""
     batch = _batch(request, pk)
-    errors = batch.errors.only("row_number", "column", "message").order_by("row_number", "pk")
+    # Not batch.errors: the related manager would read each row's (deferred) batch_id back.
+    errors = ImportRowError.objects.filter(batch=batch).only("row_number", "column", "message").order_by(
+        "row_number", "pk")
     return render(request, "imports/batch_detail.html", {
         "batch": batch, **paginate(request, errors, ERRORS_PER_PAGE)})
 
