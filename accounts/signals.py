@@ -1,8 +1,10 @@
 """Security events into the audit log: logins, failed logins, lockouts, logouts."""
 
 from axes.signals import user_locked_out
+from django.contrib.auth.models import update_last_login
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
+from django.utils import timezone
 
 from audits.models import AuditEvent
 from audits.services import audit_record
@@ -14,6 +16,21 @@ def _ip(request):
     if request is None:
         return None
     return getattr(request, "axes_ip_address", None) or request.META.get("REMOTE_ADDR")
+
+
+# Django's own receiver saves last_login through user.save(), which would add an empty User history
+# row at every login (last_login is excluded from history). The login is in the audit log instead.
+user_logged_in.disconnect(update_last_login, dispatch_uid="update_last_login")
+
+
+@receiver(user_logged_in, dispatch_uid="xueji_update_last_login")
+def update_last_login_without_history(sender, user, **kwargs):
+    user.last_login = timezone.now()
+    user.skip_history_when_saving = True
+    try:
+        user.save(update_fields=["last_login"])
+    finally:
+        del user.skip_history_when_saving
 
 
 @receiver(user_logged_in)

@@ -155,3 +155,13 @@ class TestLogout:
         assert response.url == reverse("accounts:login")
         assert client.get(reverse("home")).status_code == 302
         assert AuditEvent.objects.filter(kind=AuditEvent.Kind.LOGOUT, actor=cast.registrar_a).exists()
+
+
+@pytest.mark.django_db
+def test_login_sets_last_login_without_an_empty_history_row(cast, client):
+    user = cast.registrar_a
+    before = user.history.count()
+    assert client.post(reverse("accounts:login"), {"username": user.username, "password": PASSWORD}).status_code == 302
+    user.refresh_from_db()
+    assert user.last_login is not None
+    assert user.history.count() == before
