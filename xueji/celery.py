@@ -54,4 +54,9 @@ app.conf.beat_schedule = {
         "task": "agreements.tasks.registrar_grants_sync",
         "schedule": crontab(hour=0, minute=30),
     },
+    # Nightly at 03:00: uploaded import files past XUEJI_IMPORT_RETENTION_DAYS (7) are deleted.
+    "nightly-import-file-purge": {
+        "task": "imports.tasks.purge_import_files",
+        "schedule": crontab(hour=3, minute=0),
+    },
 }

@@ -5,6 +5,7 @@ from xueji.access import held_codenames
 # (codename, label, url name): an entry shows when the user holds the codename on some unit.
 NAV_ITEMS = [
     ("view_students", "学籍", "students:list"),
+    ("edit_students", "Excel导入", "imports:batch_list"),
     ("approve_changes", "审核队列", "transfers:queue"),
     ("view_students", "学籍异动", "transfers:change_list"),
     ("manage_units", "学校管理", "schools:school_list"),
