@@ -18,6 +18,8 @@ from simple_history.utils import bulk_create_with_history
 
 from accounts.models import Role, RoleGrant, User
 from accounts.services import role_grant, user_create
+from agreements.models import Agreement, AgreementKind, AgreementStatus
+from agreements.services import agreement_sign, registrar_agreement_issue
 from schools.models import Region, School, SchoolClass
 from schools.services import class_create, class_update, grade_create, school_create
 
@@ -92,11 +94,13 @@ class DemoResult:
     users: int = 0
     grants: int = 0
     students: int = 0
+    agreements: int = 0
     logins: list[DemoLogin] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
-        return any((self.schools, self.grades, self.classes, self.users, self.grants, self.students))
+        return any((self.schools, self.grades, self.classes, self.users, self.grants, self.students,
+                    self.agreements))
 
 
 def demo_password() -> str:
@@ -128,6 +132,7 @@ def demo_seed(*, password: str, today: datetime.date | None = None) -> DemoResul
     for username, real_name, role, unit_key in ACCOUNTS:
         unit = _unit(unit_key, regions, schools)
         _account(result, username, real_name, role, unit, password)
+    result.agreements = _registrar_agreements([a[0] for a in ACCOUNTS])
     result.students = _students(list(schools.values()), school_year_of(today or timezone.localdate()))
     return result
 
@@ -187,6 +192,31 @@ def _account(result: DemoResult, username, real_name, role, unit, password) -> N
         class_update(actor=None, school_class=unit, head_teacher=user)
     unit_name = "—" if unit is None else (f"{unit.school.name} {unit.name}" if kind == "school_class" else unit.name)
     result.logins.append(DemoLogin(username, Role(role).label, unit_name))
+
+
+def _registrar_agreements(usernames: list[str]) -> int:
+    """Sign this school year's registrar agreement (学籍管理员责任书) for every demo registrar whose
+    school grant is held inactive for want of one, through the agreements services: the school's
+    demo approver issues and signs, then the registrar signs, which activates the grant.
+    Returns the number of agreements signed."""
+    signed = 0
+    grants = RoleGrant.objects.filter(user__username__in=usernames, role=Role.REGISTRAR, school__isnull=False,
+                                      is_active=False).select_related("user", "school")
+    for grant in grants:
+        head = RoleGrant.objects.filter(user__username__in=usernames, role=Role.APPROVER, school=grant.school,
+                                        is_active=True).select_related("user").first()
+        if head is None:
+            continue
+        agreement = (Agreement.objects.filter(kind=AgreementKind.REGISTRAR, issuer_school=grant.school,
+                                              party_user=grant.user)
+                     .exclude(status=AgreementStatus.VOID).order_by("-school_year").first())
+        if agreement is None or agreement.school_year != school_year_of(timezone.localdate()):
+            agreement = registrar_agreement_issue(actor=head.user, grant=grant)
+        for signer in (head.user, grant.user):
+            if not agreement.signatures.filter(signer=signer).exists():
+                agreement_sign(actor=signer, agreement=agreement, confirmed=True)
+        signed += 1
+    return signed
 
 
 def _students(schools: list[School], school_year: int) -> int:

@@ -8,6 +8,7 @@ from django.core.management.base import CommandError
 from stdnum.cn import ric
 
 from accounts.models import Role, RoleGrant, User
+from agreements.models import Agreement, AgreementStatus
 from audits.models import AuditEvent
 from schools.models import Grade, Region, School, SchoolClass
 from students.demo import ACCOUNTS, DEFAULT_PASSWORD, SCHOOLS
@@ -108,3 +109,18 @@ def test_it_refuses_a_password_that_breaks_the_rules(db, monkeypatch):
     monkeypatch.setenv("DEMO_PASSWORD", "short")
     with pytest.raises(CommandError, match="DEMO_PASSWORD"):
         call_command("seed_demo", stdout=StringIO())
+
+
+def test_demo_registrars_are_active_through_signed_agreements(db, settings, monkeypatch):
+    # Production default: a school registrar acts only under a signed 学籍管理员责任书.
+    settings.XUEJI_REQUIRE_REGISTRAR_AGREEMENT = True
+    monkeypatch.delenv("DEMO_PASSWORD", raising=False)
+    call_command("load_regions", stdout=StringIO())
+    call_command("seed_demo", stdout=StringIO())
+    for username in ("demo_school_registrar", "demo_xiantao_registrar"):
+        grant = RoleGrant.objects.get(user__username=username, role=Role.REGISTRAR)
+        assert grant.is_active, username
+        assert Agreement.objects.get(party_user=grant.user).status == AgreementStatus.SIGNED
+    before = counts()
+    call_command("seed_demo", stdout=StringIO())
+    assert counts() == before

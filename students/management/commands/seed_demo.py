@@ -22,7 +22,8 @@ class Command(BaseCommand):
         if result.changed:
             self.stdout.write(self.style.SUCCESS(
                 f"演示数据已创建：学校 {result.schools} 所，年级 {result.grades} 个，班级 {result.classes} 个，"
-                f"账号 {result.users} 个，角色授权 {result.grants} 项，学生 {result.students} 名"))
+                f"账号 {result.users} 个，角色授权 {result.grants} 项，学籍管理员责任书 {result.agreements} 份，"
+                f"学生 {result.students} 名"))
         else:
             self.stdout.write(self.style.NOTICE("演示数据已存在：无变化"))
         self._print_logins(result)
