@@ -126,6 +126,12 @@ class StudentForm(forms.ModelForm):
     """
 
     homepage = forms.URLField(label="主页地址", max_length=200, required=False, assume_scheme="https")
+    # Region fields accept the 12-digit codes of the national sheet and store 6 digits.
+    birthplace_code = forms.CharField(label="出生地", max_length=12, required=False,
+                                      help_text="6位行政区划代码（GB/T 2260，可为已撤销的历史代码）")
+    native_place_code = forms.CharField(label="籍贯", max_length=12, required=False, help_text="6位行政区划代码")
+    hukou_region_code = forms.CharField(label="户口所在地行政区划", max_length=12, required=False,
+                                        help_text="6位行政区划代码")
 
     class Meta:
         model = Student
@@ -251,6 +257,16 @@ class StudentForm(forms.ModelForm):
             self.add_error("disability_type", "随班就读的学生须填写残疾类型")
         return cleaned
 
+    def _get_validation_exclusions(self):
+        # The ModelChoiceFields have already fetched grade and class; the model's own foreign-key
+        # check would query each again (two queries per row in a 10,000-row import).
+        return super()._get_validation_exclusions() | {"grade", "school_class"}
+
+    def validate_unique(self):
+        """Skip the model's constraint checks (two queries per record): drafts hold no ID number under
+        the one-live-record index, a registered record's number is not editable here, and
+        ``registration_check`` plus the database index guard the number when it goes live."""
+
     def _clean_id_number(self, cleaned):
         if self.fields["id_number"].disabled:
             return
@@ -268,6 +284,9 @@ class StudentForm(forms.ModelForm):
 class FamilyMemberForm(forms.ModelForm):
     """成员1 / 成员2 of the national sheet: name and relation required; an ID number, when given,
     is validated for its type (type 1: GB 11643 checks)."""
+
+    hukou_region_code = forms.CharField(label="户口所在地行政区划", max_length=12, required=False,
+                                        help_text="6位行政区划代码")
 
     class Meta:
         model = FamilyMember
@@ -307,6 +326,11 @@ class FamilyMemberForm(forms.ModelForm):
 
 class BaseFamilyFormSet(forms.BaseInlineFormSet):
     """Exactly two family members (the national sheet requires 成员1 and 成员2)."""
+
+    default_error_messages = {
+        "too_few_forms": "须填写两位家庭成员或监护人（成员1、成员2）",
+        "too_many_forms": "只能填写两位家庭成员或监护人",
+    }
 
     def get_queryset(self):
         return super().get_queryset().order_by("order")

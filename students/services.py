@@ -48,6 +48,8 @@ from .pinyin import name_initials, name_pinyin
 from .validators import make_j_number, make_l_number, validate_id_for_type
 
 LIVE_CONSTRAINT = "student_one_live_record_per_id_number"
+# django-simple-history keeps the reason in a 100-character column.
+REASON_MAX = 100
 
 # Fields a registrar sets through the form (everything but status, numbers, school and bookkeeping).
 STUDENT_DATA_FIELDS = (
@@ -110,7 +112,7 @@ def _save_live(student: Student, *, actor, reason: str, update_fields=None) -> N
     """Save ``student``; a clash with the one-live-record index becomes a Chinese ValidationError."""
     try:
         with transaction.atomic():
-            save_with_history(student, actor=actor, reason=reason, update_fields=update_fields)
+            save_with_history(student, actor=actor, reason=reason[:REASON_MAX], update_fields=update_fields)
     except IntegrityError as exc:
         if LIVE_CONSTRAINT not in str(exc) and "students_student.id_number" not in str(exc):
             raise
@@ -131,9 +133,9 @@ def _save_members(*, actor, student: Student, members: list[dict] | None, reason
         for field in changed:
             setattr(member, field, data[field])
         if member.pk is None:
-            save_with_history(member, actor=actor, reason=reason)
+            save_with_history(member, actor=actor, reason=reason[:REASON_MAX])
         elif changed:
-            save_with_history(member, actor=actor, reason=reason, update_fields=changed)
+            save_with_history(member, actor=actor, reason=reason[:REASON_MAX], update_fields=changed)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -159,8 +161,8 @@ def student_create(*, actor, school: School, data: dict, members: list[dict],
         student.enrolled_on = timezone.localdate()
     _check_placement(student)
     _fill_pinyin(student)
-    save_with_history(student, actor=actor, reason=reason)
-    _save_members(actor=actor, student=student, members=members, reason=reason)
+    save_with_history(student, actor=actor, reason=reason[:REASON_MAX])
+    _save_members(actor=actor, student=student, members=members, reason=reason[:REASON_MAX])
     return student
 
 
@@ -218,10 +220,10 @@ def student_delete_draft(*, actor, student: Student, reason: str = "删除草稿
     if student.status != StudentStatus.DRAFT:
         raise ValidationError("只能删除草稿；已注册的学籍须通过学籍异动或问题学籍处理注销")
     for member in student.family_members.all():
-        delete_with_history(member, actor=actor, reason=reason)
+        delete_with_history(member, actor=actor, reason=reason[:REASON_MAX])
     for item in student.archive_items.all():
-        delete_with_history(item, actor=actor, reason=reason)
-    delete_with_history(student, actor=actor, reason=reason)
+        delete_with_history(item, actor=actor, reason=reason[:REASON_MAX])
+    delete_with_history(student, actor=actor, reason=reason[:REASON_MAX])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -338,7 +340,7 @@ def student_number_assign(*, actor, student: Student, reason: str = "注册通�
     maker = make_l_number if kind == NumberKind.L else make_j_number
     student.student_number = maker(area_code=area, birth_date=student.birth_date, sequence=_next_sequence(prefix))
     student.number_kind = kind
-    save_with_history(student, actor=actor, reason=reason, update_fields=["student_number", "number_kind",
+    save_with_history(student, actor=actor, reason=reason[:REASON_MAX], update_fields=["student_number", "number_kind",
                                                                           "updated_at"])
     return student
 
