@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "audits",
     "agreements",
     "imports",
+    "oversight",
 ]
 
 MIDDLEWARE = [
