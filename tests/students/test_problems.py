@@ -72,6 +72,15 @@ class TestScan:
         make_student(cast.registrar_a, cast.school_a, name="李四", gender="2")
         assert services.problem_scan()["open"] == 0
 
+    def test_unknown_area_code_is_a_bad_id(self, cast):
+        from stdnum.iso7064 import mod_11_2
+
+        student = make_student(cast.registrar_a, cast.school_a)
+        body = "999999" + student.id_number[6:17]
+        Student.objects.filter(pk=student.pk).update(id_number=body + mod_11_2.calc_check_digit(body))  # legacy
+        services.problem_scan()
+        assert ProblemRecord.objects.get(kind="bad_id").students.get() == student
+
     def test_gender_and_birth_date_disagreeing_with_the_number_are_bad_ids(self, cast):
         student = make_student(cast.registrar_a, cast.school_a)
         Student.objects.filter(pk=student.pk).update(gender="2")  # legacy data
@@ -87,7 +96,8 @@ class TestScan:
         with django_assert_max_num_queries(8):
             # 1-2. savepoint/release of the atomic block  3. duplicate ID numbers (GROUP BY)
             # 4. name+gender+birth groups with a record lacking an ID (GROUP BY)
-            # 5. bad ID candidates (one annotated scan, UNION)  6. birth date mismatches
+            # 5. distinct ID area prefixes (checked against GB/T 2260 in Python)
+            # 6. bad ID candidates (layout, check digit, area, gender, birth date: a UNION of three scans)
             # 7. open problems not seen this time
             services.problem_scan()
 
