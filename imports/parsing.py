@@ -180,10 +180,11 @@ class Sheet:
     merged: list[str] = field(default_factory=list)
 
 
-def open_sheet(fileobj) -> tuple[object, Sheet]:
+def open_sheet(fileobj, *, scan_merged: bool = True) -> tuple[object, Sheet]:
     """Open ``fileobj`` (an .xlsx that passed ``sniff``) read-only and find the data sheet.
 
-    Returns (workbook — close it when done —, Sheet). The data sheet is the first whose first five
+    Returns (workbook — close it when done —, Sheet). ``scan_merged``: also list merged ranges
+    (one more pass over the sheet's XML). The data sheet is the first whose first five
     rows hold a row with at least three known headers. Raises FileRejected when no sheet does, when
     a header appears twice, or when required columns are missing (named in the message).
     """
@@ -214,7 +215,7 @@ def open_sheet(fileobj) -> tuple[object, Sheet]:
                          start=header_row + 1)
         sheet = Sheet(columns=columns, header_row=header_row, rows=rows,
                       estimated_rows=max(dimension_rows - header_row, 0),
-                      merged=_merged_ranges(workbook, worksheet, header_row))
+                      merged=_merged_ranges(workbook, worksheet, header_row) if scan_merged else [])
     except FileRejected:
         workbook.close()
         raise

@@ -57,7 +57,7 @@ def batch_upload(*, actor, school: School, upload, commit: bool = True) -> Impor
     require_unit_perm(actor, "edit_students", school)
     try:
         sniff(upload, upload.size)
-        workbook, sheet = open_sheet(upload)
+        workbook, sheet = open_sheet(upload, scan_merged=False)
         workbook.close()
     except FileRejected as exc:
         raise ValidationError(exc.messages) from None
