@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "agreements",
     "imports",
     "oversight",
+    "schoolyear",
 ]
 
 MIDDLEWARE = [
