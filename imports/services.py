@@ -195,10 +195,13 @@ def _delete_file(batch: ImportBatch) -> None:
 
 def batch_files_purge(*, now=None) -> int:
     """Delete uploaded files older than ``retention_days()`` that are still stored (dry runs never
-    imported, runs interrupted). Returns how many were deleted. System job: no actor."""
+    imported, runs whose worker died). A batch still marked running after that long is marked
+    failed. Returns how many files were deleted. System job: no actor."""
     cutoff = (now or timezone.now()) - timedelta(days=retention_days())
-    stale = list(ImportBatch.objects.filter(created_at__lt=cutoff).exclude(file="")
-                 .exclude(status__in=ImportBatch.RUNNING))
+    stale = list(ImportBatch.objects.filter(created_at__lt=cutoff).exclude(file=""))
     for batch in stale:
+        if batch.status in ImportBatch.RUNNING:
+            _update(batch, status=ImportBatch.Status.FAILED, finished_at=timezone.now(),
+                    file_errors=["处理中断且超过保留期限，文件已删除，未导入任何学生。请重新上传"])
         _delete_file(batch)
     return len(stale)
