@@ -249,7 +249,7 @@ def agreement_sign(*, actor, agreement: Agreement, confirmed: bool, ip_address: 
     grant. Raises PermissionDenied (not a signer) or ValidationError (not confirmed, already
     signed, frozen, wrong order).
     """
-    agreement = Agreement.objects.select_for_update().select_related(
+    agreement = Agreement.objects.select_for_update(of=("self",)).select_related(
         "issuer_school", "issuer_region", "party_region", "party_school", "school").get(pk=agreement.pk)
     party = signing_party(actor, agreement)
     if party is None:
@@ -308,7 +308,7 @@ def liability_form_guardian_sign(*, actor, agreement: Agreement, typed_name: str
     lists none, the name the school wrote on the invitation. Raises PermissionDenied or
     ValidationError (fields "typed_name", "confirmed").
     """
-    agreement = Agreement.objects.select_for_update().select_related("student", "school").get(pk=agreement.pk)
+    agreement = Agreement.objects.select_for_update(of=("self",)).select_related("student", "school").get(pk=agreement.pk)
     if agreement.kind != AgreementKind.LIABILITY or not GuardianLink.objects.filter(
             user=actor, student_id=agreement.student_id).exists():
         raise PermissionDenied("您不是该学生的监护人")
@@ -334,7 +334,7 @@ def liability_form_paper_record(*, actor, agreement: Agreement, signer_name: str
     guardian's name as signed (checked like an online signature). Raises PermissionDenied or
     ValidationError (fields "signer_name", "scan").
     """
-    agreement = Agreement.objects.select_for_update().select_related("student", "school").get(pk=agreement.pk)
+    agreement = Agreement.objects.select_for_update(of=("self",)).select_related("student", "school").get(pk=agreement.pk)
     if agreement.kind != AgreementKind.LIABILITY:
         raise ValidationError("只有未满六周岁入学责任书可以录入纸质签字")
     require_unit_perm(actor, "edit_students", agreement.school)
@@ -402,7 +402,7 @@ def agreement_remind(*, actor, agreement: Agreement, ip_address: str | None = No
     agreements; the school's registrar (``edit_students``) or approver for liability forms.
     Returns the number of people reminded. Raises PermissionDenied or ValidationError (signed).
     """
-    agreement = Agreement.objects.select_for_update().select_related(
+    agreement = Agreement.objects.select_for_update(of=("self",)).select_related(
         "issuer_region", "issuer_school", "party_region", "party_school", "party_user", "school").get(pk=agreement.pk)
     if agreement.kind == AgreementKind.LIABILITY:
         require_unit_perm(actor, "edit_students", agreement.school)
@@ -574,7 +574,7 @@ def invitation_redeem(*, code: str, user: User | None = None, username: str = ""
     (user, link). Raises ValidationError on fields "code" (unknown, used or expired — one message,
     so codes cannot be probed), "username", "password".
     """
-    invitation = (GuardianInvitation.objects.select_for_update().select_related("student", "school")
+    invitation = (GuardianInvitation.objects.select_for_update(of=("self",)).select_related("student", "school")
                   .filter(code_hash=hash_code(code)).first())
     if invitation is None or invitation.used_at is not None or invitation.expires_at <= timezone.now():
         audit_record(actor=user, kind=AuditEvent.Kind.OTHER, ip_address=ip_address, message="家长邀请码无效或已过期",

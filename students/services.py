@@ -311,13 +311,35 @@ def student_status_set(*, actor, student: Student, status: str, reason: str) -> 
     return student
 
 
-def _next_sequence(prefix: str) -> int:
+def _taken_sequences(prefix: str) -> set[int]:
     used = Student.objects.filter(student_number__startswith=prefix).values_list("student_number", flat=True)
-    taken = {int(n[len(prefix):len(prefix) + 3]) for n in used if n[len(prefix):len(prefix) + 3].isdigit()}
-    free = next((i for i in range(1000) if i not in taken), None)
-    if free is None:
-        raise ValidationError("该地区该出生日期的临时学籍号已用完，请联系上级主管部门")
-    return free
+    return {int(n[len(prefix):len(prefix) + 3]) for n in used if n[len(prefix):len(prefix) + 3].isdigit()}
+
+
+def student_numbers_allocate(students) -> None:
+    """Set a first national number on each of ``students`` that has none (in memory; the caller saves).
+
+    A student with a usable ID (type 1 with a number) gets an L (temporary) number, one without a
+    J number: area code of the school's region + birth date YYYYMMDD + the lowest free 3-digit
+    sequence + check digit (students.validators, DESIGN.md §4). Sequences are unique across the
+    database and within the batch. One query per distinct (kind, area, birth date) prefix.
+    Raises ValidationError when the 1,000 sequences of a prefix are used up.
+    """
+    taken: dict[str, set[int]] = {}
+    for student in students:
+        if student.student_number:
+            continue
+        kind = NumberKind.L if student.id_type == "1" and student.id_number else NumberKind.J
+        area = student.school.region_id
+        prefix = f"{kind}{area}{student.birth_date:%Y%m%d}"
+        used = taken.setdefault(prefix, _taken_sequences(prefix))
+        sequence = next((i for i in range(1000) if i not in used), None)
+        if sequence is None:
+            raise ValidationError("该地区该出生日期的临时学籍号已用完，请联系上级主管部门")
+        used.add(sequence)
+        maker = make_l_number if kind == NumberKind.L else make_j_number
+        student.student_number = maker(area_code=area, birth_date=student.birth_date, sequence=sequence)
+        student.number_kind = kind
 
 
 @transaction.atomic
@@ -334,12 +356,7 @@ def student_number_assign(*, actor, student: Student, reason: str = "注册通�
         raise PermissionDenied("您没有执行此操作的权限")
     if student.student_number:
         return student
-    kind = NumberKind.L if student.id_type == "1" and student.id_number else NumberKind.J
-    area = student.school.region_id
-    prefix = f"{kind}{area}{student.birth_date:%Y%m%d}"
-    maker = make_l_number if kind == NumberKind.L else make_j_number
-    student.student_number = maker(area_code=area, birth_date=student.birth_date, sequence=_next_sequence(prefix))
-    student.number_kind = kind
+    student_numbers_allocate([student])
     save_with_history(student, actor=actor, reason=reason[:REASON_MAX], update_fields=["student_number", "number_kind",
                                                                           "updated_at"])
     return student

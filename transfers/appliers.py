@@ -14,7 +14,8 @@ from simple_history.utils import bulk_update_with_history
 
 from audits.models import AuditEvent
 from audits.services import audit_record
-from students.models import NumberKind, Student, StudentStatus
+from students.models import Student, StudentStatus
+from students.services import student_numbers_allocate
 from xueji.history import save_with_history
 
 from .corrections import describe, new_values
@@ -97,23 +98,10 @@ def _registration(change: StatusChange, actor) -> str:
         raise ValidationError("注册批次中有学生的状态已变化，请退回后重新提交")
     for student in students:
         student.status = StudentStatus.ACTIVE
-        if not student.student_number:
-            student.student_number, student.number_kind = _new_number(student)
+    student_numbers_allocate(students)
     bulk_update_with_history(students, Student, ["status", "student_number", "number_kind"], default_user=actor,
                              default_change_reason=_reason(change, "注册通过，学籍生效"))
     return f"{len(students)}名新生注册生效"
-
-
-def _new_number(student: Student) -> tuple[str, str]:
-    """L + the resident ID number when there is one (DESIGN.md §4), else a fresh J number."""
-    if student.id_type == "1" and student.id_number:
-        return f"L{student.id_number}", NumberKind.L
-    from students.validators import make_j_number
-
-    area = student.school.region.code
-    prefix = f"J{area}{student.birth_date:%Y%m%d}"
-    used = Student.objects.filter(student_number__startswith=prefix).count()
-    return make_j_number(area_code=area, birth_date=student.birth_date, sequence=used), NumberKind.J
 
 
 APPLIERS = {

@@ -49,6 +49,7 @@ def check_submit(change: StatusChange) -> None:
     """Every rule for submitting ``change`` now. Raises ValidationError (field-keyed where a form
     field is at fault)."""
     if change.kind == ChangeKind.REGISTRATION:
+        _check_registration(change)
         return
     _check_reason(change)
     _check_student_state(change)
@@ -70,6 +71,20 @@ def check_still_applicable(change: StatusChange) -> None:
         _check_same_grade(change)
     if change.kind == ChangeKind.KEY_DATA_CORRECTION:
         _check_key_data_old_values(change)
+
+
+def _check_registration(change: StatusChange) -> None:
+    """A batch is registrable when no ID number is live elsewhere (一生一籍; students.services) and
+    every underage first-grader's liability form is signed (agreements.services). Checked again at
+    each resubmission after a rejection."""
+    from agreements.services import liability_form_required_unsigned
+    from students.services import registration_check
+
+    students = list(change.students.select_related("school", "grade"))
+    problems = [str(p) for p in registration_check(students)]
+    problems += [message for _, message in liability_form_required_unsigned(students)]
+    if problems:
+        raise ValidationError(problems[:20])
 
 
 def _check_reason(change: StatusChange) -> None:

@@ -476,7 +476,8 @@ def registration_submit(*, actor, students: list[Student]) -> StatusChange:
     days). On approval each becomes active with an L number ("L" + resident ID number) or a J
     number; on rejection they return to draft and the batch is an editable draft for
     resubmission with ``change_submit``. Raises PermissionDenied or ValidationError (a second live
-    record of the same ID number is refused by the database).
+    record of the same ID number is refused by the database). The registration rules
+    (``transfers.rules._check_registration``) run in ``change_submit``.
     """
     students = list(students)
     if not students:
@@ -488,11 +489,6 @@ def registration_submit(*, actor, students: list[Student]) -> StatusChange:
     not_draft = [s.name for s in students if s.status != StudentStatus.DRAFT]
     if not_draft:
         raise ValidationError(f"只有草稿状态的学籍可以提交注册：{'、'.join(not_draft[:10])}")
-    from students.services import registration_check
-
-    problems = registration_check(students)
-    if problems:
-        raise ValidationError([str(p) for p in problems[:20]])
     busy = StatusChange.objects.filter(kind=ChangeKind.REGISTRATION, status__in=OPEN_STATUSES,
                                        students__in=students).values_list("pk", flat=True).first()
     if busy:

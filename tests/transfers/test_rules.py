@@ -8,6 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, transaction
 
 from students.models import StudentStatus
+from students.validators import validate_student_number
 from transfers.models import ChangeKind, ChangeStatus, ProvincePolicy, StatusChange, StepStatus
 from transfers.services import (
     change_create_draft,
@@ -323,9 +324,14 @@ class TestRegistration:
             step_decide(actor=user, step=current(change), decision="approve")
         bureau.refresh_from_db()
         assert bureau.due_date  # 15 working days: see test_deadlines
+        numbers = set()
         for student in change.students.all():
-            assert student.status == StudentStatus.ACTIVE
-            assert student.student_number == f"L{student.id_number}" and student.number_kind == "L"
+            # L + the school's area code + birth date + a sequence unique within the batch + check digit.
+            assert student.status == StudentStatus.ACTIVE and student.number_kind == "L"
+            assert student.student_number.startswith(f"L{cast.school_a.region_id}{student.birth_date:%Y%m%d}")
+            assert validate_student_number(student.student_number)[0] == "L"
+            numbers.add(student.student_number)
+        assert len(numbers) == 3
 
     def test_student_without_an_id_gets_a_j_number(self, cast, today):
         student = make_student(cast.school_a, level=1, status=StudentStatus.DRAFT, number=False)
