@@ -14,7 +14,8 @@ def django_db_setup(django_db_setup, django_db_blocker):
     """
     with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=FAST_HASHERS,
                                                         XUEJI_REQUIRE_REGISTRAR_AGREEMENT=False):
-        build_cast()
+        if load_cast() is None:  # a database kept by --reuse-db already has it
+            build_cast()
 
 
 @pytest.fixture(autouse=True)
