@@ -318,7 +318,9 @@ def report_figures(path: str, province_code: str, year: int, quarter: int, now: 
     by_stage = defaultdict(int)
     for code, n in by_grade.items():
         by_stage[{"1": "primary", "2": "junior", "3": "senior"}[code[0]]] += n
-    flags = students.aggregate(**{k: Count("id", filter=q) for k, (_, q) in FLAG_COUNTS.items()})
+    # Aliases prefixed: an aggregate may not share a model field's name (left_behind).
+    counted = students.aggregate(**{f"flag_{k}": Count("id", filter=q) for k, (_, q) in FLAG_COUNTS.items()})
+    flags = {k: counted[f"flag_{k}"] for k in FLAG_COUNTS}
     changes = StatusChange.objects.filter(province_code=province_code, school_path__startswith=path).order_by()
     steps = ApprovalStep.objects.filter(unit_path__startswith=path, due_date__gte=first, due_date__lte=last).order_by()
     decided = Q(status__in=(StepStatus.APPROVED, StepStatus.REJECTED))
