@@ -13,4 +13,5 @@ urlpatterns = [
     path("agreements/", include("agreements.urls")),
     path("imports/", include("imports.urls")),
     path("calendar/", include("xueji.calendar_urls")),
+    path("schoolyear/", include("schoolyear.urls")),
 ]
