@@ -108,3 +108,18 @@ class TestImport:
         assert batch_files_purge(now=timezone.now() + timedelta(days=8)) == 1 and not path.exists()
         batch.refresh_from_db()
         assert not batch.file and batch.file_deleted_at
+
+
+@pytest.mark.django_db
+def test_a_number_taken_between_validation_and_write_fails_the_batch_and_writes_nothing(cast, monkeypatch):
+    from imports import parsing
+    from tests.imports.test_parsing import _existing
+
+    rows = student_rows(3)
+    _existing(cast, rows[1], school=cast.school_b, user=cast.registrar_b, live=True)
+    # As if the other school registered the child after our validation had looked.
+    monkeypatch.setattr(parsing, "duplicates", lambda valid_rows, school: [])
+    batch = run(cast, rows)
+    assert batch.status == ImportBatch.Status.FAILED and "未导入任何学生" in batch.file_errors[0]
+    assert not Student.objects.filter(school=cast.school_a).exists() and not batch.registration
+    assert not batch.file
