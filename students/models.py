@@ -157,6 +157,12 @@ class Student(models.Model):
             ),
             models.CheckConstraint(condition=Q(number_kind="") | ~Q(student_number=""),
                                    name="student_number_kind_needs_number"),
+            # A national student number names one live record (numbers never collide, DESIGN.md §4).
+            models.UniqueConstraint(
+                fields=["student_number"],
+                condition=Q(status__in=[s.value for s in LIVE_STATUSES]) & ~Q(student_number=""),
+                name="student_one_live_record_per_student_number",
+            ),
         ]
         indexes = [
             models.Index(fields=["school", "status", "name_pinyin"], name="student_school_status_pinyin"),
