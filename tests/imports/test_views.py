@@ -97,6 +97,19 @@ class TestBatchDetail:
             response = client.get(self.url(batch), {"page": 1})
         assert len(response.context["page_obj"]) == 30
 
+    def test_each_state_renders(self, cast, client_for):
+        client = client_for(cast.registrar_a)
+        imported = make_batch(cast, student_rows(2))
+        body = client.get(self.url(imported)).content.decode()
+        assert "已导入 2 名学生" in body and reverse("transfers:change_detail", args=[imported.registration_id]) in body
+        valid = make_batch(cast, student_rows(1, seed=5), commit=False)
+        assert "确认导入并提交注册" in client.get(self.url(valid)).content.decode()
+        ImportBatch.objects.filter(pk=valid.pk).update(status="queued")
+        assert 'hx-trigger="every 1s"' in client.get(self.url(valid)).content.decode()
+        broken = batch_upload(actor=cast.registrar_a, school=cast.school_a, upload=upload(xlsx_bytes([])))
+        body = client.get(self.url(batch_start(actor=cast.registrar_a, batch=broken))).content.decode()
+        assert "文件中只有表头，没有学生数据" in body
+
     def test_inspector_gets_403(self, cast, client_for):
         batch = make_batch(cast, bad_rows(2))
         assert client_for(cast.inspector).get(self.url(batch)).status_code == 403
