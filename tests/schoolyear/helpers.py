@@ -39,7 +39,7 @@ def pupil(registrar, school, *, level: int, stage: str | None = None, class_numb
     n = next(_names)
     data = {"name": name or f"学生{chr(0x4e00 + n)}{chr(0x4e00 + n * 7 % 500)}", "gender": "1" if n % 2 else "2",
             "birth_date": birth, "id_type": "1", "ethnicity": "01", "nationality": "CHN", "grade": grade,
-            "school_class": school_class, "entry_month": f"{2026 - level + 1}09"}
+            "school_class": school_class, "entry_month": f"{2026 - level}09"}
     data["id_number"] = id_number(birth=birth, gender=data["gender"])
     data.update(extra)
     student = student_services.student_create(actor=registrar, school=school, data=data, members=members_data())
