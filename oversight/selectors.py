@@ -16,7 +16,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from schools.models import Region, School
-from xueji.access import grants_for, has_unit_perm, scope_q, scoped
+from xueji.access import get_for_user, grants_for, has_unit_perm, scope_q, scoped
 
 from .models import DashboardFigure, FigureRefresh, Inspection, InspectionItem, QuarterlyReport, RectificationNotice
 
@@ -43,6 +43,16 @@ def inspections_for(user) -> QuerySet:
     are known."""
     paths = grants_for(user).region_paths
     return (Inspection.objects.filter(_prefix_q("inspected_path", paths) | _prefix_q("inspecting_path", paths))
+            .select_related(*INSPECTION_RELATED))
+
+
+def inspections_visible(user) -> QuerySet:
+    """Inspections whose results ``user`` may open: inspected region under the user's ``inspect``
+    or ``approve_changes`` regions, or inspecting region under the user's ``inspect`` regions."""
+    inspect = grants_for(user, "inspect").region_paths
+    approve = grants_for(user, "approve_changes").region_paths
+    return (Inspection.objects.filter(_prefix_q("inspected_path", inspect + approve)
+                                      | _prefix_q("inspecting_path", inspect))
             .select_related(*INSPECTION_RELATED))
 
 
@@ -80,6 +90,14 @@ def verification_items(user) -> QuerySet:
     qs = InspectionItem.objects.filter(inspection__status__in=(Inspection.Status.ASSIGNED, Inspection.Status.CLOSED))
     return scoped(user, qs, "edit_students").select_related(
         "inspection", "school", "student", "student__grade", "student__school_class")
+
+
+def item_for_school(user, pk: int) -> InspectionItem:
+    """One sampled record for its school's registrar: 404 outside the user's units (or not sent to
+    the schools yet), 403 without ``edit_students`` (e.g. the principal)."""
+    qs = InspectionItem.objects.filter(inspection__status__in=(Inspection.Status.ASSIGNED, Inspection.Status.CLOSED))
+    return get_for_user(user, qs.select_related("inspection", "school", "student", "student__grade",
+                                                "student__school_class"), "edit_students", pk=pk)
 
 
 # --------------------------------------------------------------------------------------------

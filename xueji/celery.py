@@ -54,6 +54,11 @@ app.conf.beat_schedule = {
         "task": "agreements.tasks.registrar_grants_sync",
         "schedule": crontab(hour=0, minute=30),
     },
+    # Every 15 minutes: the dashboards' and scorecards' precomputed figures (oversight.DashboardFigure).
+    "dashboard-figures-refresh": {
+        "task": "oversight.tasks.dashboard_refresh",
+        "schedule": crontab(minute="*/15"),
+    },
     # Nightly at 03:00: uploaded import files past XUEJI_IMPORT_RETENTION_DAYS (7) are deleted.
     "nightly-import-file-purge": {
         "task": "imports.tasks.purge_import_files",

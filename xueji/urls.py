@@ -12,6 +12,7 @@ urlpatterns = [
     path("audits/", include("audits.urls")),
     path("agreements/", include("agreements.urls")),
     path("imports/", include("imports.urls")),
+    path("oversight/", include("oversight.urls")),
     path("calendar/", include("xueji.calendar_urls")),
     path("schoolyear/", include("schoolyear.urls")),
 ]
