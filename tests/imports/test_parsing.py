@@ -250,3 +250,29 @@ class TestFileErrors:
     def test_too_big(self, cast, settings):
         settings.XUEJI_IMPORT_MAX_BYTES = 1000
         assert "文件过大" in check(cast, xlsx_bytes(student_rows(3))).file_errors[0]
+
+
+@pytest.mark.django_db
+class TestBrokenWorkbooks:
+    def test_a_truncated_file(self, cast):
+        content = xlsx_bytes(student_rows(3))
+        assert "损坏" in " ".join(check(cast, content[: len(content) // 2]).file_errors)
+
+    def test_a_sheet_whose_xml_breaks_halfway(self, cast):
+        source = zipfile.ZipFile(io.BytesIO(xlsx_bytes(student_rows(3))))
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as target:
+            for item in source.infolist():
+                data = source.read(item.filename)
+                if item.filename == "xl/worksheets/sheet1.xml":
+                    data = data[: len(data) * 2 // 3]
+                target.writestr(item, data)
+        result = check(cast, buffer.getvalue())
+        assert result.file_errors and not result.ok
+
+    @pytest.mark.parametrize("seed", range(5))
+    def test_random_bytes_after_a_zip_signature(self, cast, seed):
+        import random
+
+        noise = random.Random(seed).randbytes(5000)
+        assert check(cast, b"PK\x03\x04" + noise).file_errors
