@@ -64,4 +64,14 @@ app.conf.beat_schedule = {
         "task": "imports.tasks.purge_import_files",
         "schedule": crontab(hour=3, minute=0),
     },
+    # Monthly on the 1st at 00:10: every class with pupils gets this month's roll check (按月核对).
+    "monthly-roll-checks-open": {
+        "task": "audits.tasks.roll_checks_open_monthly",
+        "schedule": crontab(day_of_month=1, hour=0, minute=10),
+    },
+    # Nightly at 02:30 (after the 01:30 problem-record scan it reads): the integrity checks.
+    "nightly-integrity-scan": {
+        "task": "audits.tasks.integrity_scan_nightly",
+        "schedule": crontab(hour=2, minute=30),
+    },
 }
