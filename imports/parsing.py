@@ -184,9 +184,9 @@ def open_sheet(fileobj, *, scan_merged: bool = True) -> tuple[object, Sheet]:
     """Open ``fileobj`` (an .xlsx that passed ``sniff``) read-only and find the data sheet.
 
     Returns (workbook — close it when done —, Sheet). ``scan_merged``: also list merged ranges
-    (one more pass over the sheet's XML). The data sheet is the first whose first five
-    rows hold a row with at least three known headers. Raises FileRejected when no sheet does, when
-    a header appears twice, or when required columns are missing (named in the message).
+    (one more pass over the sheet's XML). The data sheet is the first whose first five rows hold
+    a row with 姓名 and at least two more known headers. Raises FileRejected when no sheet does,
+    when a header appears twice, or when required columns are missing (named in the message).
     """
     from openpyxl import load_workbook
 
@@ -235,7 +235,8 @@ def _find_header(worksheet) -> tuple[int, dict[str, int]] | None:
                 if header in columns:
                     duplicated.append(header)
                 columns.setdefault(header, index)
-        if len(columns) >= 3:
+        # "姓名" too: the template's hidden sheet of options also carries some headers.
+        if len(columns) >= 3 and "姓名" in columns:
             if duplicated:
                 raise FileRejected(f"表头中有重复的列：{'、'.join(sorted(set(duplicated)))}，请删除多余的列")
             return number, columns

@@ -276,3 +276,21 @@ class TestBrokenWorkbooks:
 
         noise = random.Random(seed).randbytes(5000)
         assert check(cast, b"PK\x03\x04" + noise).file_errors
+
+
+@pytest.mark.django_db
+def test_the_options_sheet_is_not_taken_for_the_data_sheet(cast):
+    from openpyxl import load_workbook
+
+    from imports.template import template_workbook
+
+    wb = load_workbook(io.BytesIO(template_workbook(school=cast.school_a)))
+    wb.move_sheet("选项", offset=-1)
+    ws = wb["学生信息"]
+    headers = [c.value for c in ws[1]]
+    for row in student_rows(2):
+        ws.append([row.get(h) for h in headers])
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    result = check(cast, buffer.getvalue())
+    assert result.ok and result.total_rows == 2 and result.skipped_examples == 1
