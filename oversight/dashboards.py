@@ -19,9 +19,6 @@ from transfers.models import ChangeKind
 from .figures import month_keys, school_year_of
 
 GRADE_NAMES = dict(GRADE_CODES)
-# The figures the children table and scorecards read.
-SUMMARY_METRICS = ("status", "steps", "problems", "verdicts", "rectifications", "timeliness", "archives",
-                   "rollchecks", "rollchecks_year")
 
 
 def _url(name: str, params: dict) -> str:

@@ -10,6 +10,7 @@ import time
 from datetime import date
 from decimal import Decimal
 
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -23,7 +24,7 @@ from students.models import Student, StudentStatus
 from xueji.access import grants_for, require_unit_perm
 from xueji.history import save_with_history
 
-from . import figures, sampling
+from . import figures, sampling, selectors
 from .models import (
     DashboardFigure,
     Failing,
@@ -73,6 +74,9 @@ def figures_refresh(*, actor=None, province_code: str, now=None) -> FigureRefres
         batch_size=5000)
     refresh, _ = FigureRefresh.objects.update_or_create(
         province_code=province_code, defaults={"computed_at": now, "seconds": time.perf_counter() - started})
+    # Pages cache their data per version (oversight.selectors.dashboard_data): a new version at commit.
+    transaction.on_commit(lambda: cache.set(selectors.version_key(province_code), now.isoformat(),
+                                            selectors.VERSION_SECONDS))
     return refresh
 
 

@@ -92,13 +92,11 @@ def dashboard(request, kind: str, key: str):
     """A unit's dashboard (province, city, county or school) from the precomputed figures, with
     its children for drill-down. Needs ``view_students`` on the unit."""
     unit = selectors.unit_for_user(request.user, kind, key, ("view_students",))
-    today = timezone.localdate()
-    children = selectors.unit_children(unit)
-    board = dashboards.build_dashboard(unit, selectors.unit_figures(unit.path), children,
-                                       selectors.figures_of_units([c.path for c in children],
-                                                                  dashboards.SUMMARY_METRICS), today)
-    context = {"unit": unit, "board": board, "breadcrumb": selectors.unit_breadcrumb(unit),
-               "refresh": selectors.last_refresh(unit.path[:2]), "is_region": isinstance(unit, Region),
+    data = selectors.dashboard_data(unit)
+    board = dashboards.build_dashboard(unit, data["figures"], data["children"], data["child_figures"],
+                                       timezone.localdate())
+    context = {"unit": unit, "board": board, "breadcrumb": data["breadcrumb"], "refreshed_at": data["refreshed_at"],
+               "is_region": isinstance(unit, Region),
                "can_refresh": isinstance(unit, Region) and has_unit_perm(request.user, "approve_changes", unit),
                "scorecard_url": dashboards.scorecard_url(unit)}
     return render(request, "oversight/dashboard.html", context)
@@ -132,14 +130,12 @@ def scorecard(request, kind: str, key: str):
     current = school_year_of(timezone.localdate())
     year = request.GET.get("year", "")
     year = int(year) if year.isdigit() and current - 1 <= int(year) <= current else current
-    children = selectors.unit_children(unit)
-    found = selectors.figures_of_units([unit.path] + [c.path for c in children], dashboards.SUMMARY_METRICS)
-    rows, sort = dashboards.sort_rows([dashboards.scorecard_row(c, found[c.path], year) for c in children],
-                                      request.GET.get("sort", "name"))
-    context = {"unit": unit, "own": dashboards.scorecard_row(unit, found[unit.path], year), "rows": rows,
-               "sort": sort, "year": year, "years": [current, current - 1],
-               "breadcrumb": selectors.unit_breadcrumb(unit),
-               "refresh": selectors.last_refresh(unit.path[:2]), "dashboard_url": dashboards.dashboard_url(unit),
+    data = selectors.dashboard_data(unit)
+    rows, sort = dashboards.sort_rows([dashboards.scorecard_row(c, data["child_figures"][c.path], year)
+                                       for c in data["children"]], request.GET.get("sort", "name"))
+    context = {"unit": unit, "own": dashboards.scorecard_row(unit, data["figures"], year), "rows": rows,
+               "sort": sort, "year": year, "years": [current, current - 1], "breadcrumb": data["breadcrumb"],
+               "refreshed_at": data["refreshed_at"], "dashboard_url": dashboards.dashboard_url(unit),
                "can_issue": isinstance(unit, Region) and has_unit_perm(request.user, "approve_changes", unit)}
     return render(request, "oversight/scorecard.html", context)
 

@@ -48,6 +48,17 @@ def grant_user(username: str, role: str, unit):
     return user
 
 
+@pytest.fixture(autouse=True)
+def _fresh_figures_cache():
+    """Dashboards cache their data per figures version; the cache (Redis in CI) outlives a test's
+    rolled-back rows, so each test starts without a version."""
+    from django.core.cache import cache
+
+    from oversight.selectors import version_key
+
+    cache.delete_many([version_key(code) for code in ("34", "42")])
+
+
 @pytest.fixture
 def students(cast):
     """Ten active students: four at school_a, three at school_a2, two at school_b, one senior."""
