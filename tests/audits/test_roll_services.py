@@ -21,6 +21,7 @@ from audits.roll_services import (
 )
 from audits.tasks import roll_checks_open_monthly
 from students.models import StudentStatus
+from students.services import student_verify
 from tests.schoolyear.helpers import pupil
 from transfers.services import change_create_draft
 
@@ -173,9 +174,7 @@ class TestFollowUp:
                                  destination="蜀山区实验小学")
         with pytest.raises(ValidationError, match="尚未发起转学"):
             absence_follow_up_close(actor=cast.head_teacher_a, follow_up=follow_up, outcome="transfer_started")
-        student = follow_up.student
-        student.student_number, student.number_kind = "G" + student.id_number, "G"
-        student.save(update_fields=["student_number", "number_kind"])  # a verified record may transfer
+        student = student_verify(actor=cast.registrar_a, student=follow_up.student)  # transfers need a number
         target = cast.school_b.classes.get(grade__level=1, number=1)
         change = change_create_draft(actor=cast.registrar_b, kind="transfer", student=student, target_class=target,
                                      reason_category="relocation", reason="随迁")

@@ -16,8 +16,9 @@ STAGE_AGE = {"primary": 6, "junior": 12, "senior": 15}
 
 def person(username: str, role: str, unit):
     """A user holding ``role`` on ``unit`` (created by the bootstrap, as in tests/cast.py)."""
-    user = user_create(actor=None, username=username, real_name=username, password=PASSWORD,
-                       home_region=getattr(unit, "region", None) or unit, must_change_password=False)
+    home = getattr(unit, "region", None) or getattr(getattr(unit, "school", None), "region", None) or unit
+    user = user_create(actor=None, username=username, real_name=username, password=PASSWORD, home_region=home,
+                       must_change_password=False)
     role_grant(actor=None, user=user, role=role, unit=unit)
     return user
 
