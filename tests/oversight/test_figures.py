@@ -5,6 +5,7 @@ from datetime import date, timedelta
 
 import pytest
 from django.db.models import Count
+from django.urls import reverse
 from django.utils import timezone
 
 from oversight import figures
@@ -174,3 +175,30 @@ def test_ancestors_and_months():
     assert figures.month_keys(date(2026, 2, 10), 3) == ["2025-12", "2026-01", "2026-02"]
     assert figures.quarter_bounds(2026, 4) == (date(2026, 10, 1), date(2026, 12, 31))
     assert figures.quarter_bounds(2026, 1) == (date(2026, 1, 1), date(2026, 3, 31))
+
+
+@pytest.mark.django_db
+def test_roll_check_completion_and_mismatches(cast, students, client_for):
+    from audits.models import RollCheck
+    from audits.roll_services import roll_check_complete, roll_check_mark, roll_checks_open, unrecorded_add
+
+    month = timezone.localdate().replace(day=1)
+    roll_checks_open(month=month)
+    check = RollCheck.objects.get(school_class=cast.class_a, month=month)
+    child = Student.objects.filter(school_class=cast.class_a).first()
+    roll_check_mark(actor=cast.head_teacher_a, roll_check=check, student=child, missing=True)
+    unrecorded_add(actor=cast.head_teacher_a, roll_check=check, name="借读生", gender="1", birth_date=date(2019, 5, 1))
+    roll_check_complete(actor=cast.head_teacher_a, roll_check=check)
+    figures_refresh(province_code="34")
+    key = f"{month:%Y-%m}"
+    year = figures.school_year_of(timezone.localdate())
+    for path in (*PATHS.values(), cast.school_a.path):
+        checks = RollCheck.objects.filter(school_path__startswith=path, month=month)
+        stored = unit_figures(path)
+        assert stored.get(("rollchecks", f"{key}|total"), 0) == checks.count() > 0
+        assert stored.get(("rollchecks", f"{key}|done"), 0) == checks.filter(status="completed").count() == 1
+        assert stored[("rollchecks", f"{key}|missing")] == 1 and stored[("rollchecks", f"{key}|unrecorded")] == 1
+        assert stored[("rollchecks_year", f"{year}|total")] == checks.count()
+    board = client_for(cast.county_approver).get(reverse("oversight:dashboard_region", args=["340102"])
+                                                 ).context["board"]
+    assert board.roll_checks["missing"] == 1 and board.roll_checks["done"] == 1
