@@ -42,11 +42,12 @@ def roll_check_roster(roll_check: RollCheck) -> QuerySet:
 
 def completion_by_school(user, month: date) -> QuerySet:
     """Per school in ``user``'s scope, for ``month``: ``total`` checks, ``completed``, and the
-    mismatches found by completed checks (``missing``, ``unrecorded``). One GROUP BY query;
+    ``not_done``, and the mismatches found by completed checks (``missing``, ``unrecorded``). One GROUP BY query;
     rows are dicts with ``school_id``, ``school__name``, ``school__school_code``, ``school_path``."""
     return (roll_checks_for(user).filter(month=month_start(month)).order_by()
             .values("school_id", "school__name", "school__school_code", "school_path")
             .annotate(total=Count("id"), completed=Count("id", filter=Q(status=RollCheck.Status.COMPLETED)),
+                      not_done=Count("id", filter=Q(status=RollCheck.Status.OPEN)),
                       missing=Coalesce(Sum("missing_count"), 0), unrecorded=Coalesce(Sum("unrecorded_count"), 0)))
 
 

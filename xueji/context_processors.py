@@ -8,6 +8,8 @@ NAV_ITEMS = [
     ("edit_students", "Excel导入", "imports:batch_list"),
     ("approve_changes", "审核队列", "transfers:queue"),
     ("view_students", "学籍异动", "transfers:change_list"),
+    ("view_students", "毕业升级", "schoolyear:graduation_index"),
+    ("view_students", "核对随访", "audits:roll_index"),
     ("manage_units", "学校管理", "schools:school_list"),
     ("manage_roles", "角色授权", "accounts:grant_list"),
     ("read_audit", "审计日志", "audits:event_list"),
@@ -17,6 +19,7 @@ NAV_ITEMS = [
     # Oversight: an entry listed under several codenames shows once.
     ("view_students", "统计概览", "oversight:dashboard_home"),
     ("inspect", "抽查", "oversight:inspection_list"),
+    ("approve_changes", "抽查", "oversight:inspection_list"),
     ("edit_students", "抽查核实", "oversight:verification_list"),
     ("approve_changes", "整改通知", "oversight:rectification_list"),
     ("edit_students", "整改通知", "oversight:rectification_list"),
