@@ -186,6 +186,8 @@ def scorecard_row(unit, figures: dict, year: int) -> dict:
     roll_total = figures.get(("rollchecks_year", f"{year}|total"), 0)
     return {
         "unit": unit, "name": unit.name, "link": scorecard_url(unit),
+        # Sorting "by unit" follows the codes (GB/T 2260, then 学校标识码), the order of official lists.
+        "code": getattr(unit, "school_code", None) or unit.code,
         "timeliness": _rate(on_time, on_time + late), "steps_due": on_time + late, "steps_late": late,
         "accuracy": _rate(judged["correct"], sum(judged.values())), "judged": sum(judged.values()),
         "false": judged["false"],
@@ -203,6 +205,7 @@ def sort_rows(rows: list[dict], sort: str) -> tuple[list[dict], str]:
     if key not in SCORE_SORTS:
         sort, key = "name", "name"
     reverse_ = sort.startswith("-")
+    key = "code" if key == "name" else key
     present = [r for r in rows if r[key] is not None]
     missing = [r for r in rows if r[key] is None]
     present.sort(key=lambda r: r[key], reverse=reverse_)
