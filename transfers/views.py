@@ -14,6 +14,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from schools.models import SchoolClass
 from students.models import Student
@@ -145,9 +146,10 @@ def queue_decide(request):
                 messages.error(request, message)
     back = reverse("transfers:queue") + "?" + request.POST.get("querystring", "")[:500]
     if request.htmx:
-        response = redirect(back)
-        response["HX-Redirect"] = back
-        return response
+        # Not a 302: the browser would follow it inside htmx's request, htmx would never see the
+        # header, and the flash message would wait for some later page. 200 + HX-Redirect makes
+        # htmx load the queue as a whole page, message included.
+        return HttpResponseClientRedirect(back)
     return redirect(back)
 
 
