@@ -25,8 +25,8 @@ def roll_checks_for(user, codename: str = "view_students") -> QuerySet:
 
 def roll_check_for_user(user, pk: int, codename: str = "view_students") -> RollCheck:
     """The roll check ``pk``: 404 outside ``user``'s scope, 403 without ``codename`` there."""
-    return get_for_user(user, RollCheck.objects.select_related("school_class__grade", "school", "completed_by"),
-                        codename, pk=pk)
+    return get_for_user(user, RollCheck.objects.select_related("school_class__grade", "school_class__school", "school",
+                                                               "completed_by"), codename, pk=pk)
 
 
 def roll_check_roster(roll_check: RollCheck) -> QuerySet:
