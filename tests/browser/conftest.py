@@ -42,6 +42,33 @@ def _allow_orm_next_to_playwright(monkeypatch):
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
+# Rows shipped by data migrations: (migration module, function(apps, schema_editor)). Keep in step
+# with the migrations (test_harness.py checks that every RunPython operation is listed or excused).
+MIGRATION_DATA = [
+    ("agreements.migrations.0002_national_default_templates", "create_defaults"),
+    ("students.migrations.0003_default_archive_item_types", "add_defaults"),
+]
+
+
+@pytest.fixture(autouse=True)
+def _migration_data(request):
+    """Put back the rows of the data migrations (national agreement texts, archive checklist lines).
+
+    live_server tests are transactional: pytest-django flushes every table after each, which removes
+    these rows too, so the next live_server test would find no liability-form template. The
+    functions use get_or_create, so running them on a database that has the rows changes nothing.
+    """
+    if "live_server" not in request.fixturenames:
+        return
+    request.getfixturevalue("transactional_db")
+    import importlib
+
+    from django.apps import apps
+
+    for module, function in MIGRATION_DATA:
+        getattr(importlib.import_module(module), function)(apps, None)
+
+
 @pytest.fixture
 def browser_page(live_server, tmp_path):
     """A Playwright ``Page`` in headless system Chromium with a fresh profile, 1280×800, zh-CN.
