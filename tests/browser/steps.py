@@ -87,3 +87,26 @@ def approve_on_change_page(page, live_server, change_pk: int, step_label: str, c
     decide.get_by_role("button", name="通过").click()
     page.wait_for_url(url(live_server, "transfers:change_detail", change_pk))
     expect(alert(page, "已处理")).to_be_visible()
+
+
+def registered_student(cast, *, name: str, birth: date, seq: int, level: int, class_number: int = 1,
+                       guardian: str = "郑国强"):
+    """A student of school_a (瑶海区) in primary grade ``level``, registered through the services the
+    way the pages do it: entered by registrar_a, submitted, approved by approver_a and the county
+    bureau. Returns the Student, active with an L number."""
+    from students import services as students
+    from transfers import services as transfers
+
+    grade = cast.school_a.grades.get(stage="primary", level=level)
+    data = {"name": name, "gender": "1" if seq % 2 else "2", "birth_date": birth, "id_type": "1",
+            "id_number": id_number(birth=birth, seq=seq), "ethnicity": "01", "nationality": "CHN", "grade": grade,
+            "school_class": grade.classes.get(number=class_number), "entry_month": f"{entry_year() - level + 1}09"}
+    members = [{"name": guardian, "relation": "51", "phone": "13900001234", "is_guardian": True},
+               {"name": "何丽", "relation": "52", "phone": "13900005678", "is_guardian": True}]
+    student = students.student_create(actor=cast.registrar_a, school=cast.school_a, data=data, members=members)
+    change = transfers.registration_submit(actor=cast.registrar_a, students=[student])
+    for approver in (cast.approver_a, cast.county_approver):
+        step = change.steps.get(status="current")
+        transfers.step_decide(actor=approver, step=step, decision="approve", comment="同意")
+    student.refresh_from_db()
+    return student
