@@ -1,9 +1,9 @@
 """What a dashboard or scorecard page shows, built from precomputed figures, with the link of every
 figure to the list it counts (filters in the query string).
 
-Links carry the unit: ``school=<id>`` for the student list (its filter), ``school=<code>`` for the
-approval queue (its filter), and ``region=<code>`` for a bureau's subtree (the oversight lists
-filter by it; other lists show the user's whole scope until they learn the parameter).
+Links carry the unit: ``school=<id>`` or ``region=<code>`` (the student, change, problem and
+oversight lists filter by them: xueji.lists.unit_filter), and for the approval queue
+``school=<code>`` (its text filter) or ``region=<code>`` (the escalation view's subtree).
 """
 
 from dataclasses import dataclass, field
@@ -92,11 +92,9 @@ def build_dashboard(unit, figures: dict, children: list, child_figures: dict, to
         Card("在籍学生", active, _url("students:list", {"status": "active", **params})),
         Card("休学", figures.get(("status", StudentStatus.SUSPENDED), 0),
              _url("students:list", {"status": "suspended", **params}), "secondary"),
-        Card("在办审核步骤", figures.get(("steps", "open"), 0),
+        Card("审核中的业务", figures.get(("pending", "changes"), 0),
              _url("transfers:change_list", {"status": "pending", **params}), "info"),
-        Card("逾期审核步骤", figures.get(("steps", "overdue"), 0),
-             _url("transfers:queue", {"view": "escalations", "overdue": "1", **unit_params(unit, school_key="code")}),
-             "danger"),
+        Card("逾期审核步骤", figures.get(("steps", "overdue"), 0), _overdue_link(unit), "danger"),
         Card("待处理问题学籍", _sum(figures, "problems"), _url("students:problem_list", {"status": "open", **params}),
              "warning"),
         Card("未整改通知", figures.get(("rectifications", "open"), 0),
@@ -121,6 +119,13 @@ def build_dashboard(unit, figures: dict, children: list, child_figures: dict, to
     }
     board.children = [_child_row(child, child_figures.get(child.path, {}), month) for child in children]
     return board
+
+
+def _overdue_link(unit) -> str:
+    # A school's own overdue steps are in its queue; a bureau's subtree in the escalation view.
+    if isinstance(unit, School):
+        return _url("transfers:queue", {"overdue": "1", "school": unit.school_code})
+    return _url("transfers:queue", {"view": "escalations", "overdue": "1", "region": unit.code})
 
 
 def _grade_chart(figures: dict, params: dict) -> dict:
@@ -156,10 +161,10 @@ def _child_row(child, figures: dict, month: str) -> dict:
         "unit": child, "is_school": isinstance(child, School), "link": dashboard_url(child),
         "active": figures.get(("status", StudentStatus.ACTIVE), 0),
         "active_link": _url("students:list", {"status": "active", **params}),
-        "open_steps": figures.get(("steps", "open"), 0),
+        "pending": figures.get(("pending", "changes"), 0),
+        "pending_link": _url("transfers:change_list", {"status": "pending", **params}),
         "overdue_steps": figures.get(("steps", "overdue"), 0),
-        "overdue_link": _url("transfers:queue", {"view": "escalations", "overdue": "1",
-                                                 **unit_params(child, school_key="code")}),
+        "overdue_link": _overdue_link(child),
         "problems": _sum(figures, "problems"),
         "problems_link": _url("students:problem_list", {"status": "open", **params}),
         "rectifications": figures.get(("rectifications", "open"), 0),

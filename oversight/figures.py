@@ -16,6 +16,7 @@ metric             key                          what is counted
 students           grade code ("11", "21" …)    active records by stage and grade
 status             live status                  live records (pending, active, suspended)
 changes            "YYYY-MM|kind"               changes submitted in that month (last 12 months)
+pending            changes                      changes under review (在办), by the student's school
 steps              open / overdue               current approval steps; those past due
 problems           problem kind                 open problem records
 verdicts           "YYYY|verdict"               sampled records of school year YYYY by verdict
@@ -120,6 +121,7 @@ def province_figures(province_code: str, now: datetime | None = None) -> Figures
     acc = _Acc()
     _students(acc, province_code)
     _changes(acc, province_code, today)
+    _pending(acc, province_code)
     _steps(acc, province_code, today)
     _problems(acc, province_code)
     _verdicts(acc, province_code, (year - 1, year))
@@ -153,6 +155,13 @@ def _changes(acc: _Acc, province: str, today: date) -> None:
             .values_list("school_path", "month", "kind").annotate(n=Count("id")))
     for path, month, kind, n in rows:
         acc.add(path, "changes", f"{month:%Y-%m}|{kind}", n)
+
+
+def _pending(acc: _Acc, province: str) -> None:
+    rows = (StatusChange.objects.filter(province_code=province, status="pending").order_by()
+            .values_list("school_path").annotate(n=Count("id")))
+    for path, n in rows:
+        acc.add(path, "pending", "changes", n)
 
 
 def _province_steps(province: str):

@@ -231,7 +231,7 @@ def last_refresh(province_code: str) -> FigureRefresh | None:
 VERSION_SECONDS = 60
 DATA_SECONDS = 15 * 60
 # The children table and scorecards read these metrics of the units below.
-CHILD_METRICS = ("status", "steps", "problems", "verdicts", "rectifications", "timeliness", "archives",
+CHILD_METRICS = ("status", "pending", "steps", "problems", "verdicts", "rectifications", "timeliness", "archives",
                  "rollchecks", "rollchecks_year")
 
 

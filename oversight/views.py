@@ -15,9 +15,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from schools.models import Region, School
+from schools.models import Region
 from xueji.access import grants_for, has_unit_perm, held_codenames
-from xueji.lists import paginate, sort_by
+from xueji.lists import paginate, sort_by, unit_filter
 
 from . import dashboards, selectors, services
 from .figures import school_year_of
@@ -59,19 +59,6 @@ def _apply_errors(form, exc: ValidationError) -> None:
 def _flash(request, exc: ValidationError) -> None:
     for message in exc.messages:
         messages.error(request, message)
-
-
-def _region_filter(request, qs, field: str):
-    """Narrow ``qs`` to a unit named in the query string (``region=<code>`` or ``school=<id>``)."""
-    code = request.GET.get("region", "")
-    if code.isdigit() and len(code) == 6:
-        region = Region.objects.filter(code=code).only("path").first()
-        qs = qs.filter(**{f"{field}__startswith": region.path}) if region else qs.none()
-    school = request.GET.get("school", "")
-    if school.isdigit():
-        found = School.objects.filter(pk=int(school)).only("path").first()
-        qs = qs.filter(**{f"{field}__startswith": found.path}) if found else qs.none()
-    return qs
 
 
 # --------------------------------------------------------------------------------------------
@@ -163,7 +150,7 @@ def inspection_list(request):
     verdict = request.GET.get("verdict", "")
     if verdict in InspectionItem.Verdict.values:
         qs = qs.filter(items__verdict=verdict).distinct()
-    qs = _region_filter(request, qs, "inspected_path")
+    qs = unit_filter(request, qs, "inspected_path")
     qs = qs.annotate(answered=Count("items", filter=~Q(items__answer="pending"), distinct=True),
                      judged=Count("items", filter=~Q(items__verdict="pending"), distinct=True))
     qs, sort = sort_by(request, qs, INSPECTION_SORTS, "-created")
@@ -378,7 +365,7 @@ def rectification_list(request):
     q = request.GET.get("q", "").strip()[:50]
     if q:
         qs = qs.filter(title__contains=q)
-    qs = _region_filter(request, qs, "target_path")
+    qs = unit_filter(request, qs, "target_path")
     qs, sort = sort_by(request, qs, NOTICE_SORTS, "-issued")
     context = {"sort": sort, "q": q, "status": status, "direction": direction, "today": today,
                "statuses": RectificationNotice.Status.choices, "failings": Failing.choices,
@@ -500,7 +487,7 @@ def report_list(request):
     qs = selectors.reports_for(request.user)
     if request.GET.get("status") in QuarterlyReport.Status.values:
         qs = qs.filter(status=request.GET["status"])
-    qs = _region_filter(request, qs, "city_path")
+    qs = unit_filter(request, qs, "city_path")
     qs, sort = sort_by(request, qs, REPORT_SORTS, "-period")
     qs = qs.order_by(*qs.query.order_by, "-quarter") if sort.endswith("period") else qs
     cities = _reporting_cities(request.user)

@@ -3,7 +3,7 @@
 import django_filters
 from django.db.models import Q
 
-from schools.models import Grade, School, SchoolClass
+from schools.models import Grade, Region, School, SchoolClass
 from xueji.access import grants_for, scoped
 
 from .models import NumberKind, StudentStatus
@@ -46,6 +46,7 @@ class StudentFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(label="学籍状态", choices=StudentStatus.choices, empty_label="全部状态")
     flag = django_filters.ChoiceFilter(label="标记", choices=[(k, v[0]) for k, v in FLAGS.items()],
                                        method="filter_flag", empty_label="全部")
+    region = django_filters.CharFilter(label="行政区划代码", method="filter_region", max_length=6)
 
     def __init__(self, data=None, *args, request=None, **kwargs):
         super().__init__(data, *args, request=request, **kwargs)
@@ -72,6 +73,11 @@ class StudentFilter(django_filters.FilterSet):
         if not value or value[0] not in STAGE_OF_DIGIT:
             return queryset
         return queryset.filter(grade__stage=STAGE_OF_DIGIT[value[0]], grade__level=int(value[1:]))
+
+    def filter_region(self, queryset, name, value):
+        # The dashboards' drill-down links name a county or city by its GB/T 2260 code.
+        region = Region.objects.filter(code=value).only("path").first() if value.isdigit() else None
+        return queryset.filter(school_path__startswith=region.path) if region else queryset.none()
 
     def filter_flag(self, queryset, name, value):
         return queryset.filter(FLAGS[value][1]) if value in FLAGS else queryset

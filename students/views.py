@@ -10,7 +10,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from schools.models import School, SchoolClass
 from xueji.access import get_for_user, has_unit_perm, held_codenames, require_unit_perm, scoped
-from xueji.lists import paginate, sort_by
+from xueji.lists import paginate, sort_by, unit_filter
 
 from . import selectors, services
 from .filters import StudentFilter
@@ -367,6 +367,7 @@ def problem_list(request):
     kind = request.GET.get("kind", "")
     if kind in ProblemRecord.Kind.values:
         qs = qs.filter(kind=kind)
+    qs = unit_filter(request, qs, "assigned_path")  # the dashboards' drill-down links
     qs, sort = sort_by(request, qs, PROBLEM_SORTS, "-detected")
     context = {"status": status, "kind": kind, "sort": sort, "statuses": ProblemRecord.Status.choices,
                "kinds": ProblemRecord.Kind.choices, **paginate(request, qs)}

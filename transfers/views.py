@@ -19,7 +19,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from schools.models import SchoolClass
 from students.models import Student
 from xueji.access import get_for_user, grants_for, has_unit_perm, held_codenames, scoped
-from xueji.lists import paginate, sort_by
+from xueji.lists import paginate, sort_by, unit_filter
 
 from . import selectors, services
 from .deadlines import age_in_working_days, is_step_overdue
@@ -74,7 +74,8 @@ def _filter_steps(request, qs):
                        | Q(change__from_school__school_code=school) | Q(change__target_school__school_code=school))
     if request.GET.get("overdue") == "1":
         qs = qs.filter(due_date__lt=timezone.localdate())
-    return qs
+    # The dashboards' drill-down links name a bureau's subtree (``school`` here is the text search).
+    return unit_filter(request, qs, "unit_path", school=False)
 
 
 @login_required
@@ -458,6 +459,7 @@ def change_list(request):
         qs = qs.filter(status=request.GET["status"])
     if request.GET.get("mine") == "1":
         qs = qs.filter(initiated_by=request.user)
+    qs = unit_filter(request, qs, "school_path")  # the dashboards' drill-down links
     qs, sort = sort_by(request, qs, CHANGE_SORTS, "-created")
     context = paginate(request, qs)
     held = held_codenames(request.user)

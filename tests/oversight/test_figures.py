@@ -18,7 +18,7 @@ from oversight.services import (
     inspection_item_judge,
     rectification_issue,
 )
-from students.models import ProblemRecord, Student
+from students.models import ArchiveItemType, ProblemRecord, Student
 from students.services import archive_item_types_for, archive_item_update, problem_scan
 from transfers.models import ApprovalStep, StatusChange
 from transfers.services import change_create_draft, change_submit, step_decide
@@ -42,7 +42,10 @@ def busy(cast, students, monkeypatch):
         s.id_number, s.id_type, s.student_number, s.number_kind = "", "Z", "", ""
         s.save(update_fields=["id_number", "id_type", "student_number", "number_kind"])
     problem_scan()
-    # One complete archive at school_a, one incomplete at school_b.
+    # One complete archive at school_a, one incomplete at school_b. The checklist comes from a data
+    # migration, which a transactional test elsewhere may have flushed: make sure two lines exist.
+    for code, name in (("birth_certificate_t", "出生证明"), ("hukou_t", "户口簿")):
+        ArchiveItemType.objects.get_or_create(code=code, province_code="", defaults={"name": name, "required": True})
     for item_type in archive_item_types_for("34"):
         archive_item_update(actor=cast.registrar_a, student=students[2], item_type=item_type, present=True)
     archive_item_update(actor=cast.registrar_b, student=students[7],
@@ -94,6 +97,7 @@ def direct(path: str, now) -> dict[tuple[str, str], int]:
         found[("status", status)] = n
     found[("archives", "live")] = live.count()
     found[("archives", "complete")] = sum(1 for student in live if archive_complete(student))
+    found[("pending", "changes")] = StatusChange.objects.filter(school_path__startswith=path, status="pending").count()
     current = ApprovalStep.objects.filter(unit_path__startswith=path, status="current")
     found[("steps", "open")] = current.count()
     found[("steps", "overdue")] = current.filter(due_date__lt=today).count()
