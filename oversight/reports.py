@@ -31,18 +31,23 @@ def report_sections(figures: dict) -> list[dict]:
     inspections = figures.get("inspections", {})
     notices = figures.get("rectifications", {})
     kinds = [k for k, _ in ChangeKind.choices if k in changes.get("submitted", {}) or k in changes.get("completed", {})]
+    # PostgreSQL's jsonb does not keep key order: every table is put in its code order here.
+    by_stage = students.get("by_stage", {})
+    flags = students.get("flags", {})
     sections = [
         {"title": "在籍学生总数", "rows": [("在籍学生", students.get("total", 0))]},
-        {"title": "按学段", "rows": [(STAGES.get(k, k), v) for k, v in students.get("by_stage", {}).items()]},
-        {"title": "按年级", "rows": [(_label(GRADE_CODES, k), v) for k, v in students.get("by_grade", {}).items()]},
-        {"title": "按性别", "rows": [(_label(GENDER_CHOICES, k), v) for k, v in students.get("by_gender", {}).items()]},
+        {"title": "按学段", "rows": [(label, by_stage[k]) for k, label in STAGES.items() if k in by_stage]},
+        {"title": "按年级", "rows": [(_label(GRADE_CODES, k), v)
+                                   for k, v in sorted(students.get("by_grade", {}).items())]},
+        {"title": "按性别", "rows": [(_label(GENDER_CHOICES, k), v)
+                                   for k, v in sorted(students.get("by_gender", {}).items())]},
         {"title": "按民族", "rows": [(_label(ETHNICITY_CHOICES, k), v)
-                                   for k, v in students.get("by_ethnicity", {}).items()]},
-        {"title": "特殊群体", "rows": [(FLAG_COUNTS[k][0], v) for k, v in students.get("flags", {}).items()
-                                   if k in FLAG_COUNTS]},
+                                   for k, v in sorted(students.get("by_ethnicity", {}).items())]},
+        {"title": "特殊群体", "rows": [(label, flags[k]) for k, (label, _) in FLAG_COUNTS.items() if k in flags]},
         {"title": "本季度学籍异动（提交 / 办结）",
          "rows": [(_label(ChangeKind.choices, k),
-                   f"{changes['submitted'].get(k, 0)} / {changes['completed'].get(k, 0)}") for k in kinds]},
+                   f"{changes['submitted'].get(k, 0)} / {changes['completed'].get(k, 0)}") for k in kinds]
+         or [("合计", "0 / 0")]},
         {"title": "审核时效（本季度到期的审核步骤）", "rows": [
             ("到期步骤", steps.get("due", 0)), ("按期办理", steps.get("on_time", 0)),
             ("逾期（含仍未办理）", steps.get("late", 0)), ("至今逾期未办", steps.get("open_overdue", 0)),
@@ -62,6 +67,11 @@ def report_sections(figures: dict) -> list[dict]:
     return sections
 
 
+def as_of_label(figures: dict) -> str:
+    """The report's "data as of" time as "YYYY-MM-DD HH:MM" (stored as ISO 8601 with offset)."""
+    return figures.get("as_of", "")[:16].replace("T", " ")
+
+
 def report_workbook(report) -> bytes:
     """The report as .xlsx bytes: one sheet, a title line, then each section with its rows."""
     book = Workbook()
@@ -71,7 +81,7 @@ def report_workbook(report) -> bytes:
     sheet["A1"].font = Font(bold=True, size=14)
     period = report.figures.get("period", {})
     sheet.append([f"统计期间：{period.get('first', '')} 至 {period.get('last', '')}",
-                  f"数据截至：{report.figures.get('as_of', '')}"])
+                  f"数据截至：{as_of_label(report.figures)}"])
     for section in report_sections(report.figures):
         sheet.append([])
         sheet.append([section["title"]])

@@ -33,7 +33,7 @@ from .forms import (
     SubmitForm,
 )
 from .models import Failing, Inspection, InspectionItem, QuarterlyReport, RectificationNotice
-from .reports import report_sections, report_workbook
+from .reports import as_of_label, report_sections, report_workbook
 
 OVERSIGHT = selectors.OVERSIGHT_CODENAMES
 
@@ -532,6 +532,7 @@ def report_detail(request, pk: int):
     can_submit = (report.status == QuarterlyReport.Status.READY
                   and has_unit_perm(request.user, "approve_changes", report.city))
     context = {"report": report, "sections": report_sections(report.figures) if report.figures else [],
+               "as_of": as_of_label(report.figures),
                "can_submit": can_submit, "form": SubmitForm() if can_submit else None}
     return render(request, "oversight/report_detail.html", context)
 

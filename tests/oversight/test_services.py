@@ -238,3 +238,21 @@ class TestQuarterlyReport:
 
 def test_item_verdict_choices_cover_the_issue():
     assert set(InspectionItem.Verdict.values) == {"pending", "correct", "corrected", "false"}
+
+
+def test_report_sections_keep_code_order_whatever_the_json_order():
+    from oversight.reports import as_of_label, report_sections
+
+    figures = {"students": {"total": 3, "by_stage": {"senior": 1, "primary": 2},
+                            "by_grade": {"31": 1, "11": 2}, "by_gender": {"2": 1, "1": 2},
+                            "by_ethnicity": {"02": 1, "01": 2}, "flags": {"orphan": 0, "left_behind": 1}},
+               "changes": {"submitted": {}, "completed": {}}, "steps": {}, "roll_checks": None,
+               "inspections": {}, "rectifications": {}, "as_of": "2026-11-29T19:09:16+08:00"}
+    sections = {s["title"]: s for s in report_sections(figures)}
+    assert [r[0] for r in sections["按学段"]["rows"]] == ["小学", "高中"]
+    assert [r[0] for r in sections["按年级"]["rows"]] == ["一年级", "高一"]
+    assert [r[0] for r in sections["按性别"]["rows"]] == ["男", "女"]
+    assert [r[0] for r in sections["特殊群体"]["rows"]] == ["留守儿童", "孤儿"]
+    assert sections["按月核对"]["empty"] == "暂无数据"
+    assert sections["本季度学籍异动（提交 / 办结）"]["rows"] == [("合计", "0 / 0")]
+    assert as_of_label(figures) == "2026-11-29 19:09"
