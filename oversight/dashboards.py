@@ -107,7 +107,7 @@ def build_dashboard(unit, figures: dict, children: list, child_figures: dict, to
             "done": done, "total": total, "rate": _rate(done, total),
             "missing": figures.get(("rollchecks", f"{month}|missing"), 0),
             "unrecorded": figures.get(("rollchecks", f"{month}|unrecorded"), 0),
-            "link": _url("audits:roll_check_list", {"month": month, **params}),
+            "link": _roll_link(unit, month),
         }
     board.charts = {
         "grades": _grade_chart(figures, params),
@@ -119,6 +119,13 @@ def build_dashboard(unit, figures: dict, children: list, child_figures: dict, to
     }
     board.children = [_child_row(child, child_figures.get(child.path, {}), month) for child in children]
     return board
+
+
+def _roll_link(unit, month: str) -> str:
+    # audits' roll-check pages: a school's checks by class; a bureau's completion by school.
+    if isinstance(unit, School):
+        return _url("audits:roll_index", {"month": month, "school": unit.pk})
+    return _url("audits:roll_schools", {"month": month, "region": unit.code})
 
 
 def _overdue_link(unit) -> str:

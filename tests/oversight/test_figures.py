@@ -13,69 +13,14 @@ from oversight.models import DashboardFigure, FigureRefresh, InspectionItem, Rec
 from oversight.selectors import unit_figures
 from oversight.services import (
     figures_refresh,
-    inspection_assign,
-    inspection_create,
-    inspection_item_judge,
-    rectification_issue,
 )
-from students.models import ArchiveItemType, ProblemRecord, Student
-from students.services import archive_item_types_for, archive_item_update, problem_scan
+from students.models import ProblemRecord, Student
+from students.services import archive_item_types_for
 from transfers.models import ApprovalStep, StatusChange
-from transfers.services import change_create_draft, change_submit, step_decide
 
 from .conftest import make_student
 
 PATHS = {"province": "340000/", "city": "340000/340100/", "county": "340000/340100/340102/"}
-
-
-@pytest.fixture
-def busy(cast, students, monkeypatch):
-    """Records of every kind the dashboard counts, in several units and two provinces."""
-    from transfers import rules
-
-    monkeypatch.setattr(rules, "local_today", lambda: date(2026, 10, 20))
-    make_student(cast.school_a, name="休学生", status="suspended")
-    make_student(cast.other_school, name="外省生", level=2)
-    # Two records without ID numbers, same name/gender/birth date, in two counties: a problem of 合肥市.
-    for school in (cast.school_a, cast.school_b):
-        s = make_student(school, name="重名", level=2)
-        s.id_number, s.id_type, s.student_number, s.number_kind = "", "Z", "", ""
-        s.save(update_fields=["id_number", "id_type", "student_number", "number_kind"])
-    problem_scan()
-    # One complete archive at school_a, one incomplete at school_b. The checklist comes from a data
-    # migration, which a transactional test elsewhere may have flushed: make sure two lines exist.
-    for code, name in (("birth_certificate_t", "出生证明"), ("hukou_t", "户口簿")):
-        ArchiveItemType.objects.get_or_create(code=code, province_code="", defaults={"name": name, "required": True})
-    for item_type in archive_item_types_for("34"):
-        archive_item_update(actor=cast.registrar_a, student=students[2], item_type=item_type, present=True)
-    archive_item_update(actor=cast.registrar_b, student=students[7],
-                        item_type=archive_item_types_for("34").filter(required=True).first(), present=True)
-    # Transfers: school_a → school_a2 (one decided, one current and overdue) and school_a → school_b.
-    first = start(cast, students[0], cast.school_a2, cast.registrar_a2)
-    step_decide(actor=cast.approver_a2, step=first.steps.get(status="current"), decision="approve")
-    start(cast, students[1], cast.school_b, cast.registrar_b)
-    late = ApprovalStep.objects.filter(status="current").order_by("pk").first()
-    late.due_date = date(2026, 9, 15)
-    late.save(update_fields=["due_date"])
-    # An inspection of 瑶海区 with verdicts, and rectification notices (one overdue).
-    inspection = inspection_create(actor=cast.inspector, organiser=cast.regions["340100"],
-                                   inspected_region=cast.regions["340102"], title="抽查", size=5, seed="b")
-    inspection_assign(actor=cast.inspector, inspection=inspection)
-    for item, verdict in zip(inspection.items.all()[:3], ["correct", "false", "corrected"], strict=True):
-        inspection_item_judge(actor=cast.inspector, item=item, verdict=verdict, note="说明")
-    today = timezone.localdate()
-    rectification_issue(actor=cast.county_approver, issuer=cast.regions["340102"], target=cast.school_a,
-                        failing="late_entry", title="逾期", details="d", deadline=today)
-    rectification_issue(actor=cast.city_approver, issuer=cast.regions["340100"], target=cast.regions["340104"],
-                        failing="other", title="其他", details="d", deadline=today + timedelta(days=30))
-    return cast
-
-
-def start(cast, student, school, registrar):
-    target = school.classes.get(grade__level=student.grade.level, grade__stage=student.grade.stage, number=1)
-    change = change_create_draft(actor=registrar, kind="transfer", student=student, target_class=target,
-                                 reason_category="relocation", reason="随迁")
-    return change_submit(actor=registrar, change=change)
 
 
 def archive_complete(student) -> bool:
@@ -206,3 +151,9 @@ def test_roll_check_completion_and_mismatches(cast, students, client_for):
     board = client_for(cast.county_approver).get(reverse("oversight:dashboard_region", args=["340102"])
                                                  ).context["board"]
     assert board.roll_checks["missing"] == 1 and board.roll_checks["done"] == 1
+    assert board.roll_checks["link"] == f"/audits/roll/schools/?month={key}&region=340102"
+    school_board = client_for(cast.registrar_a).get(
+        reverse("oversight:dashboard_school", args=[cast.school_a.pk])).context["board"]
+    response = client_for(cast.registrar_a).get(school_board.roll_checks["link"])
+    assert response.status_code == 200
+    assert response.context["page_obj"].paginator.count == school_board.roll_checks["total"]

@@ -8,8 +8,6 @@ from django.urls import reverse
 from oversight.services import figures_refresh
 from transfers.models import ApprovalStep
 
-from .test_figures import busy, start  # noqa: F401  (fixture and helper)
-
 
 def listed(client, link: str) -> int:
     response = client.get(link)
