@@ -8,6 +8,7 @@ downloaded. Tests here carry the ``browser`` marker and are skipped with a reaso
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -95,6 +96,10 @@ def browser_page(live_server, tmp_path):
             yield page
         finally:
             context.close()
+            # While Playwright's loop runs, Django (asgiref) gives this thread a second set of database
+            # connections, used by the test body. Close them while the loop still runs, or the
+            # connection outlives the test and PostgreSQL refuses to drop the test database.
+            connections.close_all()
 
 
 @pytest.fixture
