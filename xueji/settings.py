@@ -109,6 +109,9 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # SQLite is for a quick start; give concurrent dev requests a chance instead of "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # A deferred transaction that reads and then writes cannot wait for the lock (SQLite fails at
+    # once); BEGIN IMMEDIATE makes a second writer wait up to the timeout instead of a 500.
+    DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
