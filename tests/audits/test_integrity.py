@@ -12,11 +12,10 @@ from audits.models import IntegrityIssue, IntegrityKind, RollCheck
 from audits.roll_services import roll_check_complete, roll_checks_open, unrecorded_add
 from audits.tasks import integrity_scan_nightly
 from schools.models import SchoolClass
-from schoolyear.models import PromotionRun
 from schoolyear.services import promotion_school
 from students.models import StudentStatus
 from students.services import archive_item_types_for, archive_item_update, problem_scan, student_number_assign
-from tests.schoolyear.helpers import person, pupil
+from tests.schoolyear.helpers import person, pupil, queued_run
 from transfers.models import StepStatus
 from transfers.services import change_create_draft, change_start, change_submit, step_decide
 
@@ -195,8 +194,7 @@ class TestGraduationNotFinished:
 
     def test_after_the_promotion_those_it_skipped_for_that_reason(self, cast):
         sixth = pupil(cast.registrar_a, cast.school_a, level=6)
-        run = PromotionRun.objects.create(province=cast.regions["340000"], school_year=2027,
-                                          started_by=cast.province_approver, path="340000/")
+        run = queued_run(cast, 2027)
         promotion_school(run=run, school=cast.school_a)
         assert keys(IntegrityKind.GRADUATION_NOT_FINISHED, today=date(2027, 10, 8)) == {s(sixth)}
         assert keys(IntegrityKind.GRADUATION_NOT_FINISHED, today=date(2028, 10, 8)) == set()

@@ -47,3 +47,17 @@ def pupil(registrar, school, *, level: int, stage: str | None = None, class_numb
     if status != StudentStatus.DRAFT:
         student_services.student_status_set(actor=registrar, student=student, status=status, reason="测试：注册通过")
     return student
+
+
+def queued_run(cast, school_year: int):
+    """A promotion run of 安徽省 into ``school_year``, started through the service on August 10 and
+    left queued (its Celery task is not run): tests then promote chosen schools themselves."""
+    from django.db import transaction
+
+    from schoolyear.services import promotion_start
+
+    with transaction.atomic():
+        # The task is queued on commit of the outermost transaction: inside a test's transaction
+        # it never runs unless the test captures and executes it.
+        return promotion_start(actor=cast.province_approver, province=cast.regions["340000"],
+                               today=date(school_year, 8, 10))

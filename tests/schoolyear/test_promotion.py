@@ -15,7 +15,7 @@ from students.models import Student, StudentStatus
 from transfers.models import StepStatus
 from transfers.services import change_create_draft, change_start, step_decide
 
-from .helpers import pupil, senior_staff
+from .helpers import pupil, queued_run, senior_staff
 
 pytestmark = pytest.mark.django_db
 AUG_10 = date(2026, 8, 10)
@@ -167,8 +167,7 @@ class TestWhoAndWhen:
 
 class TestSetBased:
     def test_queries_do_not_grow_with_the_number_of_students(self, cast, django_assert_max_num_queries):
-        run = PromotionRun.objects.create(province=cast.regions["340000"], school_year=2026,
-                                          started_by=cast.province_approver, path="340000/")
+        run = queued_run(cast, 2026)
         for level in (1, 2, 3, 4):
             for n in range(6):
                 pupil(cast.registrar_a, cast.school_a, level=level, class_number=1 + n % 2)
