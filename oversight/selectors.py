@@ -19,7 +19,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from schools.models import Region, School
-from xueji.access import get_for_user, grants_for, has_unit_perm, scope_q, scoped
+from xueji.access import get_for_user, grants_for, grants_prefetch, has_unit_perm, holds, scope_q, scoped
 
 from .models import DashboardFigure, FigureRefresh, Inspection, InspectionItem, QuarterlyReport, RectificationNotice
 
@@ -155,16 +155,20 @@ def report_for_user(user, pk: int) -> QuarterlyReport:
 
 def unit_for_user(user, kind: str, key: str, codenames: tuple[str, ...]):
     """The Region (``kind="region"``, ``key`` its code) or School (``kind="school"``, ``key`` its id)
-    for ``user``: 404 outside the user's scope, 403 unless the user holds one of ``codenames``."""
+    for ``user``: 404 outside the user's scope, 403 unless the user holds one of ``codenames``.
+
+    Two queries: all the user's grants at once (``grants_prefetch``, which also answers the
+    navigation and later rights checks of the page) and the unit."""
+    grants_prefetch(user)
     if kind == "region":
-        unit = scoped(user, Region.objects.filter(code=key)).first()
+        unit = Region.objects.filter(code=key).first()
     elif kind == "school" and str(key).isdigit():
-        unit = scoped(user, School.objects.select_related("region").filter(pk=int(key))).first()
+        unit = School.objects.select_related("region").filter(pk=int(key)).first()
     else:
         unit = None
-    if unit is None:
+    if unit is None or not holds(user, None, unit):
         raise Http404("单位不存在或不在您的管辖范围内")
-    if not any(has_unit_perm(user, c, unit) for c in codenames):
+    if not any(holds(user, c, unit) for c in codenames):
         raise PermissionDenied("您没有查看该单位统计的权限")
     return unit
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from schools.models import Region
-from xueji.access import grants_for, has_unit_perm, held_codenames
+from xueji.access import grants_for, has_unit_perm, held_codenames, holds
 from xueji.lists import paginate, sort_by, unit_filter
 
 from . import dashboards, selectors, services
@@ -84,7 +84,7 @@ def dashboard(request, kind: str, key: str):
                                        timezone.localdate())
     context = {"unit": unit, "board": board, "breadcrumb": data["breadcrumb"], "refreshed_at": data["refreshed_at"],
                "is_region": isinstance(unit, Region),
-               "can_refresh": isinstance(unit, Region) and has_unit_perm(request.user, "approve_changes", unit),
+               "can_refresh": isinstance(unit, Region) and holds(request.user, "approve_changes", unit),
                "scorecard_url": dashboards.scorecard_url(unit)}
     return render(request, "oversight/dashboard.html", context)
 
@@ -123,7 +123,7 @@ def scorecard(request, kind: str, key: str):
     context = {"unit": unit, "own": dashboards.scorecard_row(unit, data["figures"], year), "rows": rows,
                "sort": sort, "year": year, "years": [current, current - 1], "breadcrumb": data["breadcrumb"],
                "refreshed_at": data["refreshed_at"], "dashboard_url": dashboards.dashboard_url(unit),
-               "can_issue": isinstance(unit, Region) and has_unit_perm(request.user, "approve_changes", unit)}
+               "can_issue": isinstance(unit, Region) and holds(request.user, "approve_changes", unit)}
     return render(request, "oversight/scorecard.html", context)
 
 

@@ -26,10 +26,11 @@ from django.http import Http404
 
 from schools.models import (
     RegionUserObjectPermission,
+    School,
     SchoolClassUserObjectPermission,
     SchoolUserObjectPermission,
 )
-from xueji.scope import ScopeFields, path_codes
+from xueji.scope import UNIT_PERMISSIONS, ScopeFields, path_codes
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,56 @@ def grants_for(user, codename: str | None = None) -> Grants:
     grants = Grants(tuple(sorted(found["region"])), frozenset(found["school"]), frozenset(found["class"]))
     cache[codename] = grants
     return grants
+
+
+def grants_prefetch(user) -> None:
+    """Load every active grant of ``user`` with its codename in ONE query and fill the per-request
+    cache that ``grants_for`` (any codename, or none) and ``held_codenames`` read.
+
+    For pages that ask several questions (scope, two or three rights, the navigation): they then
+    cost one query instead of one per question. Calling it twice does nothing the second time.
+    """
+    if not user or not user.is_authenticated or not user.is_active:
+        return
+    cache = user.__dict__.setdefault("_xueji_grants", {})
+    if cache.get("__prefetched__"):
+        return
+    found: dict[str, dict[str, set]] = {}
+    rows = _coded_rows(RegionUserObjectPermission, user, "region", "content_object__path").union(
+        _coded_rows(SchoolUserObjectPermission, user, "school", "content_object__path"),
+        _coded_rows(SchoolClassUserObjectPermission, user, "class", "content_object__school__path"),
+    )
+    for kind, path, unit_id, codename in rows:
+        units = found.setdefault(codename, {"region": set(), "school": set(), "class": set()})
+        units[kind].add(path if kind == "region" else int(unit_id))
+    merged = {"region": set(), "school": set(), "class": set()}
+    for codename, _ in UNIT_PERMISSIONS:
+        units = found.get(codename, {"region": set(), "school": set(), "class": set()})
+        for kind in merged:
+            merged[kind] |= units[kind]
+        cache.setdefault(codename, Grants(tuple(sorted(units["region"])), frozenset(units["school"]),
+                                          frozenset(units["class"])))
+    cache.setdefault(None, Grants(tuple(sorted(merged["region"])), frozenset(merged["school"]),
+                                  frozenset(merged["class"])))
+    cache.setdefault("__codenames__", frozenset(found))
+    cache["__prefetched__"] = True
+
+
+def _coded_rows(model, user, kind: str, path_lookup: str) -> QuerySet:
+    return (model.objects.filter(user_id=user.pk)
+            .annotate(kind=Value(kind, output_field=CharField()), unit_path=F(path_lookup),
+                      unit_id=Cast("content_object_id", output_field=CharField()))
+            .values_list("kind", "unit_path", "unit_id", "permission__codename"))
+
+
+def holds(user, codename: str | None, unit) -> bool:
+    """``has_unit_perm`` for a Region or a School, answered from the cached grants (no query once
+    ``grants_for(user, codename)`` is known): a grant on the school, or on a region on its path.
+    With ``codename`` None: whether ``unit`` is inside the user's scope at all (any grant)."""
+    grants = grants_for(user, codename)
+    if isinstance(unit, School) and unit.pk in grants.school_ids:
+        return True
+    return any(unit.path.startswith(path) for path in grants.region_paths)
 
 
 def forget_grants(user) -> None:

@@ -114,13 +114,13 @@ class TestDashboard:
     def test_query_count_warm_and_cold(self, cast, students, client_for):
         figures_refresh(province_code="34")
         client = client_for(cast.city_approver)
-        # Cold: 1 session, 2 user, 3 grants (any), 4 the region, 5 view_students on it, 6 figures version,
-        # 7 the unit's figures, 8 child regions, 9 child schools, 10 children's figures, 11 breadcrumb,
-        # 12 approve_changes on it (refresh button), 13 held codenames (nav), 14-16 session save.
-        # figures_refresh set the version at commit, which a test's transaction never reaches: one more.
-        assert count_queries(client, url("dashboard_region", "340100")) == 16
+        # Cold: 1 session, 2 user, 3 every grant of the user (also answers the rights checks and the
+        # navigation), 4 the region, 5 figures version, 6 the unit's figures, 7 child regions, 8 child
+        # schools, 9 children's figures, 10 breadcrumb, 11-13 session save. (figures_refresh sets the
+        # version at commit, which a test's transaction never reaches, hence query 5.)
+        assert count_queries(client, url("dashboard_region", "340100")) == 13
         # Warm: the dashboard data come from the cache.
-        assert count_queries(client, url("dashboard_region", "340100")) == 10
+        assert count_queries(client, url("dashboard_region", "340100")) == 7
 
 
 @pytest.mark.django_db
@@ -179,9 +179,9 @@ class TestScorecard:
     def test_query_count(self, cast, students, client_for):
         client = client_for(cast.inspector)
         count_queries(client, url("scorecard_region", "340100"))
-        # Warm: 1 session, 2 user, 3 grants, 4 the region, 5-6 approve_changes / inspect on it,
-        # 7 approve_changes again (the notice button), 8 held codenames (nav), 9-11 session save.
-        assert count_queries(client, url("scorecard_region", "340100")) == 11
+        # Warm: 1 session, 2 user, 3 every grant of the user (rights, navigation), 4 the region,
+        # 5-7 session save.
+        assert count_queries(client, url("scorecard_region", "340100")) == 7
 
 
 # --------------------------------------------------------------------------------------------
