@@ -45,6 +45,12 @@ def _check_grant_rules(user: User, role: str, unit) -> None:
         if held or RoleGrant.objects.filter(user=user, role=role).exists():
             raise ValidationError(
                 {"role": "三员分立：同一账号只能担任系统管理员、安全管理员、审计管理员中的一个，且只能授予一次"})
+    # DESIGN.md §1: the system administrator reads no student data, the security administrator edits
+    # none, the audit administrator reads only logs; a business role on the same account would undo that.
+    if role in SEPARATED_ROLES and RoleGrant.objects.filter(user=user).exists():
+        raise ValidationError({"role": "三员分立：已担任其他角色的账号不能再担任系统管理员、安全管理员或审计管理员"})
+    if role not in SEPARATED_ROLES and RoleGrant.objects.filter(user=user, role__in=SEPARATED_ROLES).exists():
+        raise ValidationError({"role": "三员分立：系统管理员、安全管理员、审计管理员的账号不能再担任其他角色"})
 
 
 def _unit_kwargs(unit) -> dict:

@@ -151,6 +151,26 @@ class TestGrantCreate:
         assert "同一账号只能担任" in response.content.decode()
         assert not RoleGrant.objects.filter(user=cast.system_admin, role=Role.AUDIT_ADMIN).exists()
 
+    def test_administrator_cannot_also_hold_a_business_role(self, cast, client_for):
+        # Found in review: the audit admin was made a school registrar and could then read and edit students.
+        client = client_for(cast.security_admin)
+        response = client.post(GRANT_URL, {"username": "audit_admin", "role": Role.REGISTRAR, "region": "",
+                                            "school": cast.school_a.pk})
+        assert response.status_code == 200
+        assert "不能再担任其他角色" in " ".join(response.context["form"].errors["role"])
+        response = client.post(GRANT_URL, {"username": "system_admin", "role": Role.INSPECTOR, "region": "340100"})
+        assert "不能再担任其他角色" in " ".join(response.context["form"].errors["role"])
+        assert set(RoleGrant.objects.filter(user__in=[cast.audit_admin, cast.system_admin])
+                   .values_list("role", flat=True)) == {Role.AUDIT_ADMIN, Role.SYSTEM_ADMIN}
+        assert client_for(cast.audit_admin).get(reverse("students:list")).status_code == 403
+
+    def test_account_with_a_business_role_cannot_become_an_administrator(self, cast, client_for):
+        response = client_for(cast.security_admin).post(GRANT_URL, {
+            "username": "registrar_a", "role": Role.SYSTEM_ADMIN, "region": "340000"})
+        assert response.status_code == 200
+        assert "不能再担任系统管理员" in " ".join(response.context["form"].errors["role"])
+        assert not RoleGrant.objects.filter(user=cast.registrar_a, role=Role.SYSTEM_ADMIN).exists()
+
     def test_role_on_the_wrong_kind_of_unit_is_a_field_error(self, cast, client_for):
         client = client_for(cast.security_admin)
         teacher = new_account(cast)
