@@ -166,6 +166,11 @@ class TestScorecard:
         assert [r["accuracy"] for r in ordered] == sorted([r["accuracy"] for r in ordered], reverse=True)
         assert client.get(url("scorecard_region", "340102"), {"sort": "bogus", "year": "1999"}).status_code == 200
 
+    def test_home_opens_the_users_own_unit(self, cast, client_for):
+        assert client_for(cast.inspector).get(url("scorecard_home")).url == url("scorecard_region", "340100")
+        assert client_for(cast.approver_a).get(url("scorecard_home")).url == url("scorecard_school", cast.school_a.pk)
+        assert client_for(cast.registrar_a).get(url("scorecard_home")).status_code == 403
+
     def test_a_bureau_can_issue_a_notice_from_the_scorecard(self, cast, students, client_for):
         content = client_for(cast.county_approver).get(url("scorecard_region", "340102")).content.decode()
         assert "target=3401020001" in content
@@ -578,6 +583,13 @@ class TestReports:
                                                        {"city": "340200", "year": "2026", "quarter": "4"}, follow=True)
         assert "选择一个有效的选项" in response.content.decode()
         assert not QuarterlyReport.objects.exists()
+
+    def test_overview_query_count(self, cast, report, client_for):
+        client = client_for(cast.province_approver)
+        count_queries(client, url("report_overview", "340000"))
+        # 1 session, 2 user, 3 every grant of the user, 4 the province, 5 regions under it, 6 their
+        # reports with the submitter joined, 7-9 session save.
+        assert count_queries(client, url("report_overview", "340000")) == 9
 
     def test_query_count_does_not_grow_with_rows(self, cast, report, client_for):
         client = client_for(cast.province_approver)
