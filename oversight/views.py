@@ -7,12 +7,15 @@ inside without the right), validates a form and calls one service.
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
 from schools.models import Region
@@ -80,13 +83,24 @@ def dashboard(request, kind: str, key: str):
     its children for drill-down. Needs ``view_students`` on the unit."""
     unit = selectors.unit_for_user(request.user, kind, key, ("view_students",))
     data = selectors.dashboard_data(unit)
-    board = dashboards.build_dashboard(unit, data["figures"], data["children"], data["child_figures"],
-                                       timezone.localdate())
-    context = {"unit": unit, "board": board, "breadcrumb": data["breadcrumb"], "refreshed_at": data["refreshed_at"],
-               "is_region": isinstance(unit, Region),
+    context = {"unit": unit, "board_html": _board_html(unit, data), "breadcrumb": data["breadcrumb"],
+               "refreshed_at": data["refreshed_at"], "is_region": isinstance(unit, Region),
                "can_refresh": isinstance(unit, Region) and holds(request.user, "approve_changes", unit),
                "scorecard_url": dashboards.scorecard_url(unit)}
     return render(request, "oversight/dashboard.html", context)
+
+
+def _board_html(unit, data: dict) -> str:
+    """The figures part of a unit's dashboard as HTML, cached per figures version and day: the same
+    for every user who may open the page (links only; lists behind them apply each user's scope)."""
+    today = timezone.localdate()
+    key = f"oversight:board:{selectors.figures_version(unit.path[:2])}:{today}:{unit.path}"
+    html = cache.get(key)
+    if html is None:
+        board = dashboards.build_dashboard(unit, data["figures"], data["children"], data["child_figures"], today)
+        html = render_to_string("oversight/_board.html", {"board": board})
+        cache.set(key, html, selectors.DATA_SECONDS)
+    return mark_safe(html)  # noqa: S308 - rendered by our own template, escaped there
 
 
 @login_required

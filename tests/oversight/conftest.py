@@ -55,13 +55,11 @@ def grant_user(username: str, role: str, unit):
 
 @pytest.fixture(autouse=True)
 def _fresh_figures_cache():
-    """Dashboards cache their data per figures version; the cache (Redis in CI) outlives a test's
-    rolled-back rows, so each test starts without a version."""
+    """Dashboards cache their data and HTML per figures version; the cache (Redis in CI) outlives a
+    test's rolled-back rows, so each oversight test starts with an empty cache."""
     from django.core.cache import cache
 
-    from oversight.selectors import version_key
-
-    cache.delete_many([version_key(code) for code in ("34", "42")])
+    cache.clear()
 
 
 @pytest.fixture
