@@ -42,9 +42,22 @@ def url(live_server, name: str, *args) -> str:
     return f"{live_server.url}{reverse(name, args=args)}"
 
 
+def logout(page, live_server) -> None:
+    """Log out with the navigation's 退出 button when someone is logged in; wait for the login page.
+
+    Not ``clear_cookies()``: every response sets the session cookie again (SESSION_SAVE_EVERY_REQUEST),
+    so an htmx request still in flight (the unread badge loads after each page) could bring the old
+    session back after the cookies were cleared. Logging out ends the session on the server.
+    """
+    button = page.locator("nav").get_by_role("button", name="退出")
+    if button.count():
+        button.click()
+        page.wait_for_url(f"{url(live_server, 'accounts:login')}*")
+
+
 def login_as(page, live_server, username: str, password: str = PASSWORD) -> None:
-    """Drop the current session (a fresh visitor) and log in as ``username``; wait for home."""
-    page.context.clear_cookies()
+    """Log out whoever is logged in and log in as ``username``; wait for home."""
+    logout(page, live_server)
     login(page, live_server, username, password)
     expect(page).to_have_url(f"{live_server.url}/")
 

@@ -13,7 +13,16 @@ from agreements.models import Agreement, AgreementKind, AgreementStatus
 from students import services as students
 from students.models import Student, StudentStatus
 
-from .steps import accept_confirmations, alert, change_pk_from_url, entry_year, id_number, login_as, url
+from .steps import (
+    accept_confirmations,
+    alert,
+    change_pk_from_url,
+    entry_year,
+    id_number,
+    login_as,
+    logout,
+    url,
+)
 
 CHILD, GUARDIAN = "周小安", "周大伟"
 
@@ -68,7 +77,7 @@ def test_the_guardian_signs_on_the_portal_the_school_confirms_and_registration_g
     screenshot(page, "liability_2_invitation_slip")
 
     # The guardian, a fresh visitor, redeems the code, sets a password and sees only their child.
-    page.context.clear_cookies()
+    logout(page, live_server)
     page.goto(url(live_server, "agreements:redeem"))
     page.get_by_label("邀请码").fill(code)
     page.get_by_label("用户名").fill("zhou_dawei")
