@@ -158,10 +158,10 @@ def unit_for_user(user, kind: str, key: str, codenames: tuple[str, ...]):
     for ``user``: 404 outside the user's scope, 403 unless the user holds one of ``codenames``.
 
     Two queries: all the user's grants at once (``grants_prefetch``, which also answers the
-    navigation and later rights checks of the page) and the unit."""
+    navigation and later rights checks of the page) and the unit (a region from the cache)."""
     grants_prefetch(user)
     if kind == "region":
-        unit = Region.objects.filter(code=key).first()
+        unit = cached_region(key)
     elif kind == "school" and str(key).isdigit():
         unit = School.objects.select_related("region").filter(pk=int(key)).first()
     else:
@@ -171,6 +171,24 @@ def unit_for_user(user, kind: str, key: str, codenames: tuple[str, ...]):
     if not any(holds(user, c, unit) for c in codenames):
         raise PermissionDenied("您没有查看该单位统计的权限")
     return unit
+
+
+REGION_SECONDS = 60 * 60
+
+
+def cached_region(code: str) -> Region | None:
+    """The Region with GB/T 2260 ``code`` (None if none), cached for an hour: a region's path follows
+    from its code and never changes, so access decisions stay exact; a renamed region shows its
+    old name for up to an hour."""
+    if not (len(code) == 6 and code.isdigit()):
+        return None
+    key = f"oversight:region:{code}"
+    region = cache.get(key)
+    if region is None:
+        region = Region.objects.filter(code=code).first()
+        if region is not None:
+            cache.set(key, region, REGION_SECONDS)
+    return region
 
 
 def top_unit(user, codenames: tuple[str, ...]):
