@@ -227,6 +227,8 @@ class PromotionSkip(models.Model):
     school_path = models.CharField("学校路径", max_length=48, db_index=True)
     reason = models.CharField("原因", max_length=16, choices=SkipReason.choices, db_index=True)
     detail = models.CharField("说明", max_length=100, blank=True)
+    promoted_at = models.DateTimeField("补升时间", null=True, blank=True,
+                                       help_text="原因消除后由补升（services.promotion_catch_up）升级的时间")
 
     scope_fields = ScopeFields(path="school_path", school="school_id")
 

@@ -176,7 +176,7 @@ def run_skips(user, run: PromotionRun) -> QuerySet:
     """Students ``run`` left in place, in ``user``'s scope, with student, school and grade."""
     return (scoped(user, run.skips.all(), "view_students")
             .select_related("student", "school", "grade").only(
-                "id", "reason", "detail", "school_path", "run_id", "student__id", "student__name",
+                "id", "reason", "detail", "promoted_at", "school_path", "run_id", "student__id", "student__name",
                 "student__status", "school__id", "school__name", "grade__id", "grade__name"))
 
 

@@ -25,6 +25,7 @@ from datetime import date
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
@@ -334,21 +335,15 @@ def promotion_school(*, run: PromotionRun, school: School) -> PromotionSchoolRes
     would wait on its unique index and then fail, rolling its own work back. Returns the result.
     """
     result = PromotionSchoolResult.objects.create(run=run, school=school, school_path=school.path)
-    actor = run.started_by
-    reason = f"{run.school_year}-{run.school_year + 1}学年升级"
-    grades = {(g.stage, g.level): g for g in school.grades.all()}
-    classes: dict[int, dict[int, int]] = defaultdict(dict)  # grade id → {class number: class id}
-    for grade_id, number, pk in school.classes.values_list("grade_id", "number", "pk"):
-        classes[grade_id][number] = pk
+    mover = _GradeMover(school, actor=run.started_by, reason=_run_reason(run))
     skips: list[PromotionSkip] = []
     open_changes = dict(StatusChange.objects.filter(student__school=school, status__in=OPEN_STATUSES)
                         .values_list("student_id", "pk"))
     new_entry = f"{run.school_year}09"
-    now = timezone.now()
     for stage in school.stages():
         top = school.years_of(stage)
         for level in range(top, 0, -1):
-            grade = grades.get((stage, level))
+            grade = mover.grades.get((stage, level))
             if grade is None:
                 continue
             rows = list(Student.objects.filter(grade=grade, status__in=[StudentStatus.ACTIVE, StudentStatus.SUSPENDED])
@@ -362,22 +357,93 @@ def promotion_school(*, run: PromotionRun, school: School) -> PromotionSchoolRes
                                                school_path=school.path, reason=why, detail=detail))
                 else:
                     movers[(class_id, number)].append(pk)
-            if movers:
-                target = grades.get((stage, level + 1)) or _grade(school, stage, level + 1, grades)
-                class_map = {}
-                for class_id, number in movers:
-                    if number not in classes[target.pk]:
-                        # Promotion is a system job: the class is created without a person's grant.
-                        classes[target.pk][number] = class_create(actor=None, grade=target, number=number).pk
-                        result.classes_created += 1
-                    class_map[class_id] = classes[target.pk][number]
-                pks = [pk for group in movers.values() for pk in group]
-                result.promoted += move_with_history(pks, grade_id=target.pk, class_map=class_map, actor=actor,
-                                                     reason=f"{reason}：{grade.name}→{target.name}", when=now)
+            result.promoted += mover.move(grade, movers)
     PromotionSkip.objects.bulk_create(skips, batch_size=1000)
-    result.skipped = len(skips)
+    result.skipped, result.classes_created = len(skips), mover.classes_created
     result.save(update_fields=["promoted", "skipped", "classes_created"])
     return result
+
+
+def _run_reason(run: PromotionRun) -> str:
+    return f"{run.school_year}-{run.school_year + 1}学年升级"
+
+
+class _GradeMover:
+    """Moves groups of one school's students from a grade to the next one of the same stage, each
+    into the class of the same number (created when missing, as a system job without a person's
+    grant); two reads for the school's grades and classes, then two statements per group."""
+
+    def __init__(self, school: School, *, actor, reason: str):
+        self.school, self.actor, self.reason = school, actor, reason
+        self.now = timezone.now()
+        self.grades = {(g.stage, g.level): g for g in school.grades.all()}
+        self.classes: dict[int, dict[int, int]] = defaultdict(dict)  # grade id → {class number: class id}
+        for grade_id, number, pk in school.classes.values_list("grade_id", "number", "pk"):
+            self.classes[grade_id][number] = pk
+        self.classes_created = 0
+
+    def move(self, grade: Grade, movers: dict[tuple[int, int], list[int]]) -> int:
+        """Move ``movers`` ({(class id, class number): student pks}) of ``grade`` up one level."""
+        if not movers:
+            return 0
+        key = (grade.stage, grade.level + 1)
+        target = self.grades.get(key)
+        if target is None:
+            target = self.grades[key] = grade_create(actor=None, school=self.school, stage=grade.stage,
+                                                     level=grade.level + 1)
+        class_map = {}
+        for class_id, number in movers:
+            if number not in self.classes[target.pk]:
+                self.classes[target.pk][number] = class_create(actor=None, grade=target, number=number).pk
+                self.classes_created += 1
+            class_map[class_id] = self.classes[target.pk][number]
+        pks = [pk for group in movers.values() for pk in group]
+        return move_with_history(pks, grade_id=target.pk, class_map=class_map, actor=self.actor,
+                                 reason=f"{self.reason}：{grade.name}→{target.name}", when=self.now)
+
+
+CATCH_UP_REASONS = (SkipReason.OPEN_BUSINESS, SkipReason.NO_CLASS)
+
+
+@transaction.atomic
+def promotion_catch_up(*, actor, run: PromotionRun) -> int:
+    """Promote, after a finished run, the students it skipped for open business or for having no
+    class once that is resolved: still active, in a class, without open business, in the province,
+    and in a grade of the same stage and level as when skipped (a transfer completed meanwhile
+    keeps the level at the new school). Each skip row is promoted at most once (``promoted_at``),
+    so nobody moves twice. ``actor`` needs ``approve_changes`` on the province itself. Returns how
+    many students moved. Raises PermissionDenied, or ValidationError when the run is not done.
+    """
+    run = PromotionRun.objects.select_for_update().get(pk=run.pk)
+    if run.path not in grants_for(actor, "approve_changes").region_paths:
+        raise PermissionDenied("只有省级学籍审核人可以执行全省升级")
+    if run.status != PromotionRun.Status.DONE:
+        raise ValidationError("升级完成后才能补升")
+    waiting = run.skips.filter(promoted_at__isnull=True, reason__in=CATCH_UP_REASONS)
+    skipped = dict(waiting.values_list("student_id", "grade__level"))
+    busy = StatusChange.objects.filter(student_id=OuterRef("pk"), status__in=OPEN_STATUSES)
+    rows = (Student.objects.filter(pk__in=waiting.values("student_id"), status=StudentStatus.ACTIVE,
+                                   school_class__isnull=False,
+                                   school_path__startswith=run.path).exclude(Exists(busy))
+            .values_list("pk", "school_id", "grade_id", "grade__level", "school_class_id", "school_class__number"))
+    groups: dict[int, dict[int, dict]] = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
+    for pk, school_id, grade_id, level, class_id, number in rows:
+        if level == skipped[pk]:
+            groups[school_id][grade_id][(class_id, number)].append(pk)
+    moved: list[int] = []
+    for school in School.objects.filter(pk__in=list(groups)):
+        mover = _GradeMover(school, actor=actor, reason=f"{_run_reason(run)}（补升）")
+        by_id = {g.pk: g for g in mover.grades.values()}
+        for grade_id, movers in groups[school.pk].items():
+            grade = by_id[grade_id]
+            if grade.level < school.years_of(grade.stage):
+                mover.move(grade, movers)
+                moved += [pk for group in movers.values() for pk in group]
+    # PromotionSkip is the run's report, not an audited record: a plain update marks the rows.
+    run.skips.filter(student_id__in=moved).update(promoted_at=timezone.now())
+    audit_record(actor=actor, kind=AuditEvent.Kind.DECISION, unit=run.province, target=run,
+                 message=f"{run}补升：{len(moved)}人")
+    return len(moved)
 
 
 def _skip_reason(graduating: bool, status: str, class_id, open_change, new_entrant: bool) -> tuple[str, str]:
@@ -394,6 +460,3 @@ def _skip_reason(graduating: bool, status: str, class_id, open_change, new_entra
     return "", ""
 
 
-def _grade(school: School, stage: str, level: int, grades: dict) -> Grade:
-    grade = grades[(stage, level)] = grade_create(actor=None, school=school, stage=stage, level=level)
-    return grade

@@ -15,4 +15,5 @@ urlpatterns = [
     path("promotion/<int:pk>/", views.run_detail, name="run_detail"),
     path("promotion/<int:pk>/skips/", views.run_skips, name="run_skips"),
     path("promotion/<int:pk>/resume/", views.run_resume, name="run_resume"),
+    path("promotion/<int:pk>/catch-up/", views.run_catch_up, name="run_catch_up"),
 ]

@@ -224,8 +224,24 @@ def run_skips(request, pk: int):
         qs = qs.filter(Q(school__name__contains=q) | Q(student__name__startswith=q))
     qs, sort = sort_by(request, qs, SKIP_SORTS, "school")
     context = {"run": run, "reason": reason, "reasons": SkipReason.choices, "q": q, "sort": sort,
+               "can_catch_up": run.status == run.Status.DONE
+               and run.path in grants_for(request.user, "approve_changes").region_paths,
                **paginate(request, qs)}
     return render(request, "schoolyear/run_skips.html", context)
+
+
+@login_required
+@require_POST
+def run_catch_up(request, pk: int):
+    """Promote the students the run skipped whose open business or missing class is resolved
+    (province-level approver)."""
+    run = selectors.run_for_user(request.user, pk)
+    try:
+        moved = services.promotion_catch_up(actor=request.user, run=run)
+        messages.success(request, f"补升完成：{moved}人")
+    except ValidationError as exc:
+        _errors(request, exc)
+    return redirect("schoolyear:run_skips", pk=pk)
 
 
 @login_required

@@ -23,6 +23,7 @@ from django.db.models import Count, F, IntegerField, Q, Value
 from django.db.models.functions import Cast, Mod, Substr
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
 
 from audits.models import AuditEvent
 from audits.services import audit_record
@@ -67,6 +68,9 @@ FAMILY_DATA_FIELDS = ("name", "relation", "relation_note", "address", "hukou_reg
 # On a registered record the grade changes only through retention/acceleration/promotion.
 LOCKED_WHEN_REGISTERED = (*KEY_DATA_FIELDS, "grade")
 EDITABLE_STATUSES = (StudentStatus.DRAFT, StudentStatus.ACTIVE, StudentStatus.SUSPENDED)
+# What ``students_insert`` writes: new drafts, or the pending records of a registration batch.
+BULK_STATUSES = (StudentStatus.DRAFT, StudentStatus.PENDING)
+BULK_BATCH = 1000
 
 
 # ---------------------------------------------------------------------------------------------
@@ -164,6 +168,58 @@ def student_create(*, actor, school: School, data: dict, members: list[dict],
     save_with_history(student, actor=actor, reason=reason[:REASON_MAX])
     _save_members(actor=actor, student=student, members=members, reason=reason[:REASON_MAX])
     return student
+
+
+def students_build(*, school: School, entries: list[tuple[dict, list[dict]]]) -> list[Student]:
+    """Unsaved draft records of ``school`` for a bulk write (``students_insert``), as
+    ``student_create`` would make them: ``entries`` are [(data, members)] with ``data`` keyed by
+    ``STUDENT_DATA_FIELDS`` (cleaned form values). Pinyin filled, ``enrolled_on`` defaults to
+    today. No query when grades and classes are given as loaded objects. Raises ValidationError
+    when a grade or class is not of the school."""
+    today = timezone.localdate()
+    students = []
+    for data, _members in entries:
+        student = Student(school=school, status=StudentStatus.DRAFT, school_path=school.path,
+                          province_code=school.province_code,
+                          **{k: v for k, v in data.items() if k in STUDENT_DATA_FIELDS})
+        student.enrolled_on = student.enrolled_on or today
+        _check_placement(student)
+        _fill_pinyin(student)
+        students.append(student)
+    return students
+
+
+@transaction.atomic
+def students_insert(*, actor, students: list[Student], members: list[list[dict]], reason: str) -> None:
+    """Write ``students`` (from ``students_build``, all of one school) with their family members
+    (``members[i]``: the two dicts of ``students[i]``, keyed by ``FAMILY_DATA_FIELDS``), in bulk,
+    with one '+' history row each naming ``actor`` and ``reason``. Sets the students' pks.
+
+    Status: drafts, or pending only when transfers.services.registration_submit_new writes a
+    registration batch (it has run the registration rules first). ``actor`` needs
+    ``edit_students`` on the school. Raises PermissionDenied; ValidationError, with nothing
+    written, when the one-live-record index refuses a pending record (a live record took the
+    number meanwhile).
+    """
+    if not students:
+        return
+    require_unit_perm(actor, "edit_students", students[0].school)
+    if any(s.school_id != students[0].school_id or s.status not in BULK_STATUSES or s.pk for s in students):
+        raise ValueError("students_insert takes new drafts (or pending records of a registration batch) of one school")
+    reason = reason[:REASON_MAX]
+    try:
+        with transaction.atomic():
+            bulk_create_with_history(students, Student, batch_size=BULK_BATCH, default_user=actor,
+                                     default_change_reason=reason)
+    except IntegrityError as exc:
+        if LIVE_CONSTRAINT not in str(exc) and "students_student.id_number" not in str(exc):
+            raise
+        raise ValidationError("批次中有学生的身份证件号已有在籍学籍（一人一籍），请核对后再提交",
+                              code="duplicate_live") from exc
+    family = [FamilyMember(student=student, order=order, **{k: v for k, v in data.items() if k in FAMILY_DATA_FIELDS})
+              for student, pair in zip(students, members, strict=True) for order, data in enumerate(pair, start=1)]
+    bulk_create_with_history(family, FamilyMember, batch_size=BULK_BATCH, default_user=actor,
+                             default_change_reason=reason)
 
 
 @transaction.atomic

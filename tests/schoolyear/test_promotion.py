@@ -10,10 +10,16 @@ from django.db import IntegrityError
 from schools.models import SchoolClass
 from schools.services import class_create
 from schoolyear.models import PromotionRun, PromotionSchoolResult, PromotionSkip, SkipReason
-from schoolyear.services import promotion_execute, promotion_resume, promotion_school, promotion_start
+from schoolyear.services import (
+    promotion_catch_up,
+    promotion_execute,
+    promotion_resume,
+    promotion_school,
+    promotion_start,
+)
 from students.models import Student, StudentStatus
 from transfers.models import StepStatus
-from transfers.services import change_create_draft, change_start, step_decide
+from transfers.services import change_create_draft, change_start, change_withdraw, step_decide
 
 from .helpers import pupil, queued_run, senior_staff
 
@@ -177,3 +183,29 @@ class TestSetBased:
         with django_assert_max_num_queries(22):
             result = promotion_school(run=run, school=cast.school_a)
         assert result.promoted == 24
+
+
+class TestCatchUp:
+    def test_students_whose_business_is_done_are_promoted_once(self, cast, django_capture_on_commit_callbacks):
+        busy = pupil(cast.registrar_a, cast.school_a, level=2)
+        change = change_create_draft(actor=cast.registrar_a, kind="death", student=busy, reason_category="illness",
+                                     reason="误报")
+        classless = pupil(cast.registrar_a, cast.school_a, level=3, class_number=None)
+        suspended = pupil(cast.registrar_a, cast.school_a, level=3, status=StudentStatus.SUSPENDED)
+        run = start(cast, django_capture_on_commit_callbacks)
+        with pytest.raises(PermissionDenied):
+            promotion_catch_up(actor=cast.city_approver, run=run)
+        assert promotion_catch_up(actor=cast.province_approver, run=run) == 0  # nothing resolved yet
+        change_withdraw(actor=cast.registrar_a, change=change, reason="误报")
+        assert promotion_catch_up(actor=cast.province_approver, run=run) == 1
+        assert placed(busy) == ("primary", 3, 1) and placed(classless)[1] == 3 and placed(suspended)[1] == 3
+        assert promotion_catch_up(actor=cast.province_approver, run=run) == 0  # never twice
+        assert placed(busy) == ("primary", 3, 1)
+        last = Student.history.filter(id=busy.pk).latest()
+        assert last.history_change_reason == "2026-2027学年升级（补升）：二年级→三年级"
+        assert PromotionSkip.objects.get(student=busy).promoted_at is not None
+
+    def test_only_after_the_run_is_done(self, cast):
+        run = queued_run(cast, 2026)
+        with pytest.raises(ValidationError, match="完成后"):
+            promotion_catch_up(actor=cast.province_approver, run=run)

@@ -239,6 +239,12 @@ class TestPromotionPages:
         assert client_for(cast.registrar_a).post(url("run_resume", run.pk)).status_code == 403
         assert client_for(cast.other_province_registrar).post(url("run_resume", run.pk)).status_code == 404
 
+    def test_catch_up_trio(self, cast, run, client_for):
+        response = client_for(cast.province_approver).post(url("run_catch_up", run.pk))
+        assert response.status_code == 302 and response["Location"] == url("run_skips", run.pk)
+        assert client_for(cast.registrar_a).post(url("run_catch_up", run.pk)).status_code == 403
+        assert client_for(cast.other_province_registrar).post(url("run_catch_up", run.pk)).status_code == 404
+
     def test_query_counts(self, cast, run, client_for):
         client = client_for(cast.province_approver)
         few = [queries(client, url(name, run.pk)) for name in ("run_detail", "run_skips")]
