@@ -38,3 +38,33 @@ class PasswordChangeRequiredMiddleware:
     def _must_change(request) -> bool:
         user = getattr(request, "user", None)
         return user is not None and user.is_authenticated and user.must_change_password
+
+
+class HtmxLoginRedirectMiddleware:
+    """After a session expires, an htmx request is redirected to login as a whole page.
+
+    Without this, htmx swaps the login form into a fragment of the page, and the login's ``next``
+    would be the fragment's POST-only address. The full page goes to login with ``next`` set to
+    the page the user was on (htmx sends it as HX-Current-URL).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from urllib.parse import urlencode, urlsplit
+
+        from django.conf import settings
+        from django.http import HttpResponse
+        from django.shortcuts import resolve_url
+
+        response = self.get_response(request)
+        login_url = resolve_url(settings.LOGIN_URL)
+        if (request.headers.get("HX-Request") and response.status_code == 302
+                and response.get("Location", "").startswith(login_url)):
+            current = urlsplit(request.headers.get("HX-Current-URL", ""))
+            page = current.path + (f"?{current.query}" if current.query else "") if current.path else "/"
+            redirected = HttpResponse(status=200)
+            redirected["HX-Redirect"] = f"{login_url}?{urlencode({'next': page})}"
+            return redirected
+        return response

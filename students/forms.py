@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from schools.models import Grade, Region, SchoolClass
 
-from .models import KEY_DATA_FIELDS, FamilyMember, ProblemRecord, Student
+from .models import KEY_DATA_FIELDS, FamilyMember, ProblemRecord, Student, mask_id_number
 from .services import FAMILY_DATA_FIELDS, STUDENT_DATA_FIELDS
 from .validators import validate_id_for_type
 
@@ -116,6 +116,13 @@ def clean_region_code(value, *, regions: RegionCodes, current_only: bool) -> str
     return code
 
 
+class MaskedTextInput(forms.TextInput):
+    """A text input that shows an ID number masked (first 6 and last 4), for read-only fields."""
+
+    def format_value(self, value):
+        return mask_id_number(super().format_value(value) or "")
+
+
 class StudentForm(forms.ModelForm):
     """One student's own fields with every single-record rule of the national sheet.
 
@@ -161,6 +168,10 @@ class StudentForm(forms.ModelForm):
             for name in (*KEY_DATA_FIELDS, "grade"):
                 self.fields[name].disabled = True
                 self.fields[name].help_text = "关键数据：已注册的学籍只能通过关键数据变更修改"
+            # Disabled fields clean to their initial value; only the display is masked (a full view is
+            # a logged reveal, DESIGN.md §7).
+            attrs = self.fields["id_number"].widget.attrs
+            self.fields["id_number"].widget = MaskedTextInput(attrs=attrs)
         for field in self.fields.values():
             css = "form-select" if isinstance(field.widget, forms.Select) else (
                 "form-check-input" if isinstance(field.widget, forms.CheckboxInput) else "form-control")

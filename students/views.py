@@ -4,13 +4,14 @@ ID reveal, live ID check, problem records and archives. Thin: access → form �
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models.functions import Lower
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from schools.models import School, SchoolClass
 from xueji.access import get_for_user, has_unit_perm, held_codenames, require_unit_perm, scoped
-from xueji.lists import paginate, sort_by, unit_filter
+from xueji.lists import paginate, search_recall, search_redirect_url, sort_by, unit_filter
 
 from . import selectors, services
 from .filters import StudentFilter
@@ -25,6 +26,13 @@ LIST_SORTS = {
 }
 ROSTER_SORTS = {"name": "name_pinyin", "-name": "-name_pinyin", "seat": "class_seat_number",
                 "birth": "birth_date", "-birth": "-birth_date"}
+# Search results sort by an expression rather than the column. Matches of a name, pinyin or initials
+# prefix sit together in pinyin order (every 张 is zhang…), but PostgreSQL assumes them spread evenly:
+# given the pinyin index it walks it from "a" until 50 matches turn up (837,000 rows, 5 s, for "张"
+# in a county). The expression leaves it the search indexes, then a sort of the matches only.
+SEARCH_SORTS = {**LIST_SORTS, "name": Lower("name_pinyin").asc(), "-name": Lower("name_pinyin").desc()}
+# A bureau's list can hold millions of students: count at most this many (xueji.lists.CappedPaginator).
+LIST_COUNT_CAP = 10_000
 
 
 def _ip(request) -> str | None:
@@ -50,12 +58,16 @@ def student_list(request):
     """Search and filter every student in the user's scope (name, pinyin, initials, ID number,
     student number), sorted and paginated."""
     _require_any(request, "view_students")
+    if request.method == "POST":
+        # The search box posts, so that names and ID numbers stay out of URLs and logs.
+        return redirect(search_redirect_url(request, request.path))
     filterset = StudentFilter(request.GET or None, queryset=selectors.student_list(request.user), request=request)
     qs = filterset.qs if filterset.is_bound and filterset.is_valid() else filterset.queryset
-    qs = selectors.student_search(qs, request.GET.get("q", ""))
-    qs, sort = sort_by(request, qs, LIST_SORTS, "name")
-    context = {"filter": filterset, "sort": sort, "q": request.GET.get("q", ""),
-               "can_create": "edit_students" in held_codenames(request.user), **paginate(request, qs)}
+    q = search_recall(request) or request.GET.get("q", "")
+    qs = selectors.student_search(qs, q)
+    qs, sort = sort_by(request, qs, SEARCH_SORTS if q.strip() else LIST_SORTS, "name")
+    context = {"filter": filterset, "sort": sort, "q": q, "can_create": "edit_students" in held_codenames(request.user),
+               **paginate(request, qs, count_cap=LIST_COUNT_CAP)}
     return render(request, "students/student_list.html", context)
 
 

@@ -92,7 +92,9 @@ class ChangeForm(forms.Form):
             for name in self.KEY_FIELDS:
                 self.fields[name].required = name != "id_number"
                 self.fields[name].initial = getattr(student, name)
-            self.fields["id_number"].help_text = "不修改证件号时请留空"
+            # The current number is shown masked only: seeing it in full is a logged reveal (DESIGN.md §7).
+            self.fields["id_number"].initial = ""
+            self.fields["id_number"].help_text = f"当前：{student.masked_id_number or '无'}；不修改证件号时请留空"
         if kind == ChangeKind.DROPOUT and not editing:
             keep.add("follow_up")
             self.fields["follow_up"].required = True

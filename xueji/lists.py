@@ -2,17 +2,49 @@
 
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
+from django.utils.functional import cached_property
 
 PER_PAGE = 50
 
 
-def paginate(request, queryset: QuerySet, per_page: int = PER_PAGE) -> dict:
+class CappedPaginator(Paginator):
+    """A Paginator that counts at most ``cap`` rows (``SELECT COUNT(*) FROM (… LIMIT cap + 1)``).
+
+    An exact COUNT(*) reads every matching row: 0.1 s for a city's 100,000 students, seconds for a
+    province's millions (bench/README.md). Past the cap, ``count`` is ``cap``, ``capped`` is True
+    and only the first ``cap`` rows can be paged to; the page says "N 条以上" and the user narrows
+    the list. ``cap`` must be a multiple of ``per_page``.
+    """
+
+    def __init__(self, object_list, per_page, *, cap: int, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        self.cap = cap
+
+    @cached_property
+    def _capped_count(self) -> int:
+        return self.object_list.order_by()[: self.cap + 1].count()
+
+    @cached_property
+    def count(self) -> int:
+        return min(self._capped_count, self.cap)
+
+    @property
+    def capped(self) -> bool:
+        """True when more than ``cap`` rows match."""
+        return self._capped_count > self.cap
+
+
+def paginate(request, queryset: QuerySet, per_page: int = PER_PAGE, *, count_cap: int | None = None) -> dict:
     """Page ``queryset`` by the ``page`` GET parameter (bad values give the nearest valid page).
 
+    ``count_cap``: count at most this many rows (``CappedPaginator``; for lists that can hold
+    hundreds of thousands of rows); None counts them all.
     Returns a template context: ``page_obj`` and ``querystring_without_page`` ("q=..&sort=..&"),
     to be used with templates/includes/pagination.html.
     """
-    page_obj = Paginator(queryset, per_page).get_page(request.GET.get("page"))
+    paginator = (Paginator(queryset, per_page) if count_cap is None
+                 else CappedPaginator(queryset, per_page, cap=count_cap))
+    page_obj = paginator.get_page(request.GET.get("page"))
     params = request.GET.copy()
     params.pop("page", None)
     encoded = params.urlencode()
@@ -51,3 +83,36 @@ def unit_filter(request, queryset: QuerySet, path_field: str, *, school: bool = 
         found = School.objects.filter(pk=int(school_id)).only("path").first()
         queryset = queryset.filter(**{f"{path_field}__startswith": found.path}) if found else queryset.none()
     return queryset
+
+
+SEARCHES_KEPT = 20
+
+
+def search_stash(request, text: str) -> str:
+    """Keep a search text in the session and return a short random token standing for it.
+
+    Search boxes post their text, and the list page is then opened with ``?search=<token>``, so
+    that names and ID numbers never appear in URLs, browser history or access logs (DESIGN.md §7).
+    The session keeps the last ``SEARCHES_KEPT`` searches.
+    """
+    import secrets
+
+    searches = request.session.get("searches", {})
+    token = secrets.token_urlsafe(8)
+    searches[token] = str(text or "")[:64]
+    request.session["searches"] = dict(list(searches.items())[-SEARCHES_KEPT:])
+    return token
+
+
+def search_recall(request) -> str:
+    """The search text behind ``?search=<token>`` ("" when unknown or expired with the session)."""
+    return request.session.get("searches", {}).get(request.GET.get("search", ""), "")
+
+
+def search_redirect_url(request, path: str) -> str:
+    """Stash the posted ``q`` and return ``path`` with the posted filters and ``search=<token>``."""
+    params = request.POST.copy()
+    for key in ("csrfmiddlewaretoken", "q", "page"):
+        params.pop(key, None)
+    params["search"] = search_stash(request, request.POST.get("q", ""))
+    return f"{path}?{params.urlencode()}"

@@ -76,6 +76,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "accounts.middleware.PasswordChangeRequiredMiddleware",
+    "accounts.middleware.HtmxLoginRedirectMiddleware",
     # Axes must be last: it inspects the response of the login view.
     "axes.middleware.AxesMiddleware",
 ]
