@@ -106,7 +106,10 @@ def test_a_cross_county_transfer_passes_all_four_parties_and_moves_the_student(
     login_as(page, live_server, "registrar_a")
     page.goto(url(live_server, "students:roster", old_class.pk))
     expect(page.get_by_text("没有符合条件的学生。")).to_be_visible()
-    page.goto(url(live_server, "students:list") + "?q=罗一鸣")
+    page.goto(url(live_server, "students:list"))
+    page.get_by_label("姓名 / 拼音 / 首字母 / 证件号 / 学籍号").fill("罗一鸣")
+    page.get_by_role("button", name="查询").click()
+    expect(page.get_by_label("姓名 / 拼音 / 首字母 / 证件号 / 学籍号")).to_have_value("罗一鸣")
     expect(page.get_by_text("没有符合条件的学生。")).to_be_visible()
 
     student = Student.objects.get(pk=student.pk)
