@@ -33,6 +33,8 @@ CHANGE_RELATED = ("student__school", "student__grade", "student__school_class", 
                   "target_class")
 STEP_RELATED = ("change__student__school", "change__student__grade", "change__initiated_by",
                 "change__from_school", "change__target_school", "region", "school")
+QUEUE_ROW_RELATED = ("change__student", "change__initiated_by", "change__from_school", "change__target_school",
+                     "region", "school")
 
 
 def _change_scope_q(grants: Grants) -> Q:
@@ -111,6 +113,14 @@ def queue_steps(user) -> QuerySet:
     """The user's queue: current steps waiting for their units (see ``_queue_q``), with the change,
     student, submitter and unit in the same query."""
     return ApprovalStep.objects.filter(_queue_q(user), status=StepStatus.CURRENT).select_related(*STEP_RELATED)
+
+
+def queue_rows_of(steps) -> list[ApprovalStep]:
+    """``steps`` (a page of a queue, any order) fetched again in that order with what a queue row
+    shows: change, student, submitter, original and target school, and the step's unit (one query)."""
+    ids = [step.pk for step in steps]
+    found = ApprovalStep.objects.select_related(*QUEUE_ROW_RELATED).in_bulk(ids)
+    return [found[pk] for pk in ids if pk in found]
 
 
 def escalation_steps(user, today: date) -> QuerySet:

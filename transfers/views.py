@@ -93,13 +93,16 @@ def queue(request):
     else:
         qs = selectors.queue_steps(request.user)
     qs, sort = sort_by(request, _filter_steps(request, qs), QUEUE_SORTS, "due")
-    context = paginate(request, qs)
-    context.update(rows=_queue_rows(context["page_obj"].object_list, now), sort=sort, view=view,
+    # Page the bare steps, then join what the rows show for the page alone: joined first,
+    # PostgreSQL joins the whole queue before sorting it (0.3 s for a province's 7,562 steps).
+    context = paginate(request, qs.select_related(None))
+    steps = selectors.queue_rows_of(context["page_obj"].object_list)
+    context.update(rows=_queue_rows(steps, now), sort=sort, view=view,
                    kinds=ChangeKind.choices, form=BatchDecisionForm(),
                    has_subtree=bool(grants_for(request.user, "approve_changes").region_paths),
                    escalation_count=selectors.escalation_steps(request.user, timezone.localdate(now)).count()
                    if view == "mine" and grants_for(request.user, "approve_changes").region_paths else None,
-                   calendar_warning=_calendar_warning(now, context["page_obj"].object_list))
+                   calendar_warning=_calendar_warning(now, steps))
     template = "transfers/queue_table.html" if request.htmx and view == "mine" else "transfers/queue.html"
     return render(request, template, context)
 

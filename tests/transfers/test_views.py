@@ -85,6 +85,20 @@ class TestQueue:
         step.save(update_fields=["due_date"])
         assert "2031年节假日安排尚未录入" in client.get(url("queue")).content.decode()
 
+    def test_rows_keep_the_chosen_order_after_the_page_is_joined(self, cast, today, client_for):
+        # The page is chosen on the bare steps, then its rows fetched again (selectors.queue_rows_of).
+        names = ["甲", "乙", "丙"]
+        for name in names:
+            start_transfer(cast, make_student(cast.school_a, name=name))
+        client = client_for(cast.approver_a2)
+
+        def shown(sort):
+            rows = client.get(url("queue"), {"sort": sort}).context["rows"]
+            return [row["change"].student.name for row in rows]
+
+        assert shown("arrived") == names
+        assert shown("-arrived") == names[::-1]
+
     def test_query_count_is_constant_whatever_the_number_of_rows(self, cast, today, client_for,
                                                                   django_assert_num_queries):
         client = client_for(cast.approver_a2)
@@ -104,9 +118,9 @@ class TestQueue:
             start_transfer(cast, make_student(cast.school_a, name=f"多{i}"))
         assert count_queries() == few
         # 1 session, 2 user, 3 held codenames (nav), 4-5 grants for approve_changes and edit_students,
-        # 6 count, 7 the page of steps with change, student, schools, submitter and unit in one JOIN,
-        # 8-10 session save (savepoint, update, release).
-        assert few == 10
+        # 6 count, 7 the page of steps alone, 8 those steps with change, student, schools, submitter
+        # and unit in one JOIN, 9-11 session save (savepoint, update, release).
+        assert few == 11
 
 
 @pytest.mark.django_db
