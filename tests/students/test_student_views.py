@@ -89,6 +89,31 @@ class TestList:
     def test_awkward_parameters_never_500(self, cast, client_for, student, params):
         assert client_for(cast.registrar_a).get(reverse("students:list"), params).status_code == 200
 
+    def test_search_results_are_sorted_by_pinyin_both_ways(self, cast, client_for):
+        # Search results sort by an expression (students.views.SEARCH_SORTS), in the same order.
+        for name in ("张三", "张安", "张伟"):
+            make_student(cast.registrar_a, cast.school_a, name=name)
+        client = client_for(cast.registrar_a)
+
+        def names(params):
+            return [s.name for s in client.get(reverse("students:list"), params).context["page_obj"]]
+
+        assert names({"q": "张"}) == ["张安", "张三", "张伟"]
+        assert names({"q": "zhang", "sort": "-name"}) == ["张伟", "张三", "张安"]
+        assert names({"q": "zs"}) == ["张三"]
+
+    def test_a_bureau_list_counts_at_most_the_cap(self, cast, client_for, monkeypatch, student, active):
+        monkeypatch.setattr("students.views.LIST_COUNT_CAP", 1)
+        paginator = client_for(cast.county_approver).get(reverse("students:list")).context["page_obj"].paginator
+        assert paginator.count == 1 and paginator.capped
+
+    def test_search_costs_the_same_queries_as_the_list(self, cast, client_for, student, django_assert_num_queries):
+        client = client_for(cast.registrar_a)
+        with django_assert_num_queries(11):
+            # As test_query_count_does_not_grow_with_rows; the capped count is still one query.
+            response = client.get(reverse("students:list"), {"q": "张"})
+        assert student.name in response.content.decode()
+
     def test_query_count_does_not_grow_with_rows(self, cast, client_for, django_assert_num_queries):
         for i in range(12):
             make_student(cast.registrar_a, cast.school_a, name=f"学生{chr(0x4e00 + i)}")
