@@ -503,7 +503,9 @@ def report_list(request):
         qs = qs.filter(status=request.GET["status"])
     qs = unit_filter(request, qs, "city_path")
     qs, sort = sort_by(request, qs, REPORT_SORTS, "-period")
-    qs = qs.order_by(*qs.query.order_by, "-quarter") if sort.endswith("period") else qs
+    if sort.endswith("period"):  # a period is a year and a quarter
+        sign = "-" if sort.startswith("-") else ""
+        qs = qs.order_by(f"{sign}year", f"{sign}quarter", "city__code", "pk")
     cities = _reporting_cities(request.user)
     today = timezone.localdate()
     form = None

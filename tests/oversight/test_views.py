@@ -607,3 +607,28 @@ class TestReports:
 
 def test_evidence_lives_in_private_storage():
     assert InspectionItem._meta.get_field("evidence").storage.__class__.__name__ == "PrivateMediaStorage"
+
+
+@pytest.mark.django_db
+def test_navigation_offers_each_role_its_oversight_pages(cast, rf):
+    from xueji.context_processors import navigation
+
+    def labels(user):
+        request = rf.get("/")
+        request.user = user
+        return [label for label, _ in navigation(request)["nav_items"]]
+
+    assert {"统计概览", "抽查", "整改通知", "季度报告"} <= set(labels(cast.city_approver))
+    assert {"统计概览", "抽查", "整改通知", "季度报告"} <= set(labels(cast.inspector))
+    assert {"统计概览", "抽查核实", "整改通知"} <= set(labels(cast.registrar_a))
+    assert not {"统计概览", "抽查", "整改通知", "季度报告"} & set(labels(cast.head_teacher_a))
+    assert all(labels(cast.city_approver).count(label) == 1 for label in labels(cast.city_approver))
+
+
+@pytest.mark.django_db
+def test_reports_are_listed_newest_period_first(cast, client_for):
+    for quarter in (2, 4, 1, 3):
+        quarterly_report_request(actor=cast.city_approver, city=cast.regions["340100"], year=2026, quarter=quarter)
+    client = client_for(cast.city_approver)
+    assert [r.quarter for r in client.get(url("report_list")).context["page_obj"]] == [4, 3, 2, 1]
+    assert [r.quarter for r in client.get(url("report_list"), {"sort": "period"}).context["page_obj"]] == [1, 2, 3, 4]
