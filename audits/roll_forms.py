@@ -110,8 +110,10 @@ class RollCallForm(forms.Form):
                 widget=forms.RadioSelect, required=False, error_messages={"invalid_choice": "请选择出勤情况"})
 
     def absences(self) -> dict[int, str]:
+        """{student pk: "leave" | "absent"} of the children not marked present."""
         return {s.pk: self.cleaned_data[f"s_{s.pk}"] for s in self.students
                 if self.cleaned_data.get(f"s_{s.pk}") not in (None, "", DailyAttendance.Status.PRESENT)}
 
     def rows(self):
+        """(student, bound radio field) per child on the roster, for the template."""
         return [(s, self[f"s_{s.pk}"]) for s in self.students]

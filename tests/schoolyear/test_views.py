@@ -238,6 +238,9 @@ class TestPromotionPages:
         save_with_history(run, actor=None, reason="测试：执行失败", update_fields=["status"])
         assert client_for(cast.registrar_a).post(url("run_resume", run.pk)).status_code == 403
         assert client_for(cast.other_province_registrar).post(url("run_resume", run.pk)).status_code == 404
+        assert client_for(cast.province_approver).post(url("run_resume", run.pk)).status_code == 302
+        run.refresh_from_db()
+        assert run.status == PromotionRun.Status.QUEUED  # queued again; schools done stay done
 
     def test_catch_up_trio(self, cast, run, client_for):
         response = client_for(cast.province_approver).post(url("run_catch_up", run.pk))
