@@ -53,4 +53,7 @@ def navigation(request):
             continue
     if not held:
         items += [(label, reverse(url_name)) for label, url_name in NO_UNIT_NAV_ITEMS]
-    return {"nav_items": items}
+    # The entry whose address is the longest prefix of this page is the active one (/changes/queue/
+    # beats /changes/).
+    matches = [url for _, url in items if request.path.startswith(url)]
+    return {"nav_items": items, "nav_active": max(matches, key=len, default="")}
