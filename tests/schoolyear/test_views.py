@@ -15,7 +15,7 @@ from schoolyear.services import graduation_decide, graduation_submit, promotion_
 from transfers.services import change_create_draft
 from xueji.history import save_with_history
 
-from .helpers import pupil
+from .helpers import pupil, queued_run
 
 pytestmark = pytest.mark.django_db
 
@@ -205,6 +205,16 @@ class TestPromotionPages:
         assert [r.pk for r in response.context["page_obj"]] == [run.pk] and not response.context["provinces"]
         assert client_for(cast.system_admin).get(url("promotion_index")).status_code == 403
         assert not client_for(cast.other_province_registrar).get(url("promotion_index")).context["page_obj"].object_list
+
+    def test_index_query_count(self, cast, run, client_for):
+        few = queries(client_for(cast.registrar_a), url("promotion_index"))
+        for year in (2027, 2028):
+            queued_run(cast, year)
+        assert queries(client_for(cast.registrar_a), url("promotion_index")) == few
+        # 1 session, 2 user, 3 held codenames, 4 grants (view_students), 5 the school's province,
+        # 6 grants (approve_changes: provinces to start), 7 count, 8 page of runs with province and
+        # starter, 9-11 session save
+        assert few == 11
 
     def test_start_trio(self, cast, client_for, django_capture_on_commit_callbacks):
         assert client_for(cast.system_admin).post(url("promotion_start"), {"province": "340000"}).status_code == 403
