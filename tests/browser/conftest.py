@@ -70,15 +70,28 @@ def _migration_data(request):
         getattr(importlib.import_module(module), function)(apps, None)
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Remember whether the test body failed, so ``browser_page`` can photograph the page it failed on."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call":
+        item.browser_call_failed = report.failed
+
+
 @pytest.fixture
-def browser_page(live_server, tmp_path):
+def browser_page(live_server, tmp_path, request):
     """A Playwright ``Page`` in headless system Chromium with a fresh profile, 1280×800, zh-CN.
 
     Use with ``live_server.url``. The browser is closed after the test.
     """
     if not CHROMIUM.exists():
         pytest.skip("/usr/bin/chromium is missing: apt-get install -y chromium (never `playwright install`)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    # Actions and assertions wait up to 15 s: CI machines run both suites on 2 cores, and pages that
+    # answer in 100 ms alone can take seconds there. A passing test never waits for the limit.
+    expect.set_options(timeout=15_000)
 
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
@@ -95,11 +108,22 @@ def browser_page(live_server, tmp_path):
         try:
             yield page
         finally:
+            if getattr(request.node, "browser_call_failed", False):
+                _photograph_failure(page, request.node.name)
             context.close()
             # While Playwright's loop runs, Django (asgiref) gives this thread a second set of database
             # connections, used by the test body. Close them while the loop still runs, or the
             # connection outlives the test and PostgreSQL refuses to drop the test database.
             connections.close_all()
+
+
+def _photograph_failure(page, test_name: str) -> None:
+    """test-artifacts/browser/failures/<test>.png: what the page showed when the test failed (CI keeps it)."""
+    try:
+        (ARTIFACTS / "failures").mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "failures" / f"{test_name}.png"), full_page=True)
+    except Exception:  # a closed or crashed page must not hide the test's own error
+        pass
 
 
 @pytest.fixture
