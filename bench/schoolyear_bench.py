@@ -60,9 +60,9 @@ def main(argv=None) -> int:
 
 def bench_promotion(args) -> None:
     from accounts.models import User
+    from schools.models import Region, School
     from schoolyear.models import PromotionRun
     from schoolyear.services import _finish, promotion_school, promotion_start
-    from schools.models import Region, School
     from students.models import Student
 
     province = Region.objects.get(code=args.province)
