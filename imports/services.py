@@ -3,11 +3,11 @@
 The life of a batch: ``batch_upload`` stores the file (private storage) and counts its rows;
 ``batch_start`` runs ``batch_run`` in the request, or in Celery from XUEJI_IMPORT_CELERY_ROWS
 rows on (5,000); ``batch_run`` validates every row (imports.parsing) and, only when all rows are
-valid, imports the whole file in ONE transaction (``_import_rows``): students created as drafts
-with their two family members (bulk, with history rows naming the actor and the batch), then
-submitted together as one registration batch (transfers.services.registration_submit), then an
-audit event. A dry run (``commit=False``) stops after validation; ``batch_start`` on the valid
-batch imports it later.
+valid, imports the whole file in ONE transaction (``_import_rows``): one registration batch
+(transfers.services.registration_submit_new: the registration rules on all rows, then the students
+created pending with their two family members, in bulk, one history row each naming the actor and
+the batch, then the batch's approval steps), then an audit event. A dry run (``commit=False``)
+stops after validation; ``batch_start`` on the valid batch imports it later.
 
 Files: deleted as soon as they are not needed (after an import, after a validation that found
 errors: the user uploads the corrected file as a new batch), otherwise after
@@ -21,13 +21,10 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from simple_history.utils import bulk_create_with_history
 
 from audits.models import AuditEvent
 from audits.services import audit_record
 from schools.models import School
-from students.models import FamilyMember, Student, StudentStatus
-from students.pinyin import name_initials, name_pinyin
 from xueji.access import require_unit_perm
 
 from .models import ImportBatch, ImportRowError
@@ -142,31 +139,16 @@ def batch_fail(*, batch: ImportBatch, message: str) -> None:
 
 @transaction.atomic
 def _import_rows(*, actor, batch: ImportBatch, rows: list[ValidRow]) -> None:
-    from transfers.services import registration_submit
+    from transfers.services import registration_submit_new
 
     school = batch.school
     require_unit_perm(actor, "edit_students", school)
-    reason = f"Excel导入新生（导入批次#{batch.pk}）"
-    today = timezone.localdate()
-    students = []
-    for row in rows:
-        student = Student(school=school, status=StudentStatus.DRAFT, school_path=school.path,
-                          province_code=school.province_code, **row.student)
-        student.enrolled_on = student.enrolled_on or today
-        student.name_pinyin = name_pinyin(student.name)[:200]
-        student.name_initials = name_initials(student.name)[:50]
-        students.append(student)
-    bulk_create_with_history(students, Student, batch_size=WRITE_BATCH, default_user=actor,
-                             default_change_reason=reason)
-    members = [FamilyMember(student=student, order=order, **data)
-               for student, row in zip(students, rows, strict=True) for order, data in enumerate(row.members, 1)]
-    bulk_create_with_history(members, FamilyMember, batch_size=WRITE_BATCH, default_user=actor,
-                             default_change_reason=reason)
-    change = registration_submit(actor=actor, students=students)
+    change = registration_submit_new(actor=actor, school=school, entries=[(row.student, row.members) for row in rows],
+                                     reason=f"Excel导入新生（导入批次#{batch.pk}）")
     audit_record(actor=actor, kind=AuditEvent.Kind.OTHER, unit=school, target=change,
-                 message=f"Excel导入新生{len(students)}人（导入批次#{batch.pk}），作为注册批次#{change.pk}提交审核",
-                 extra={"import_batch": batch.pk, "rows": len(students), "registration": change.pk})
-    _update(batch, status=ImportBatch.Status.IMPORTED, registration=change, imported_count=len(students),
+                 message=f"Excel导入新生{len(rows)}人（导入批次#{batch.pk}），作为注册批次#{change.pk}提交审核",
+                 extra={"import_batch": batch.pk, "rows": len(rows), "registration": change.pk})
+    _update(batch, status=ImportBatch.Status.IMPORTED, registration=change, imported_count=len(rows),
             finished_at=timezone.now())
 
 

@@ -74,13 +74,20 @@ def check_still_applicable(change: StatusChange) -> None:
 
 
 def _check_registration(change: StatusChange) -> None:
-    """A batch is registrable when no ID number is live elsewhere (一生一籍; students.services) and
-    every underage first-grader's liability form is signed (agreements.services). Checked again at
-    each resubmission after a rejection."""
+    """A batch is registrable when its students are (``check_registration_students``). Checked
+    again at each resubmission after a rejection."""
+    check_registration_students(list(change.students.select_related("school", "grade")))
+
+
+def check_registration_students(students: list) -> None:
+    """The registration rules for a batch of ``students`` (saved drafts, or new unsaved records of
+    transfers.services.registration_submit_new): no ID number live elsewhere or twice in the batch
+    (一生一籍; students.services.registration_check) and every underage first-grader's liability
+    form signed (agreements.services). A handful of queries whatever the batch size. Raises
+    ValidationError listing the first 20 problems."""
     from agreements.services import liability_form_required_unsigned
     from students.services import registration_check
 
-    students = list(change.students.select_related("school", "grade"))
     problems = [str(p) for p in registration_check(students)]
     problems += [message for _, message in liability_form_required_unsigned(students)]
     if problems:

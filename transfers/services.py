@@ -44,7 +44,7 @@ from .models import (
     StepStatus,
 )
 from .routes import route_for
-from .rules import check_submit, suspension_period
+from .rules import check_registration_students, check_submit, suspension_period
 
 APPROVE, REJECT = "approve", "reject"
 EDITABLE_FIELDS = ("reason_category", "reason", "start_date", "end_date", "target_class", "payload")
@@ -230,6 +230,15 @@ def change_submit(*, actor, change: StatusChange) -> StatusChange:
         period = suspension_period(change.student)
         if period:
             change.payload = {"suspension": {"start": period[0].isoformat(), "end": period[1].isoformat()}}
+    if change.kind == ChangeKind.REGISTRATION:
+        _set_students_status(change, actor, StudentStatus.PENDING, "提交注册")
+    return _submit_round(actor, change)
+
+
+def _submit_round(actor, change: StatusChange) -> StatusChange:
+    """Open the next round of a checked, locked draft: the route's steps (``route_for``), the first
+    one current with its due date, the change pending, its audit event, the first step's holders
+    told. The one path of every submission (``change_submit``, ``registration_submit_new``)."""
     now = timezone.now()
     last_order = change.steps.aggregate(m=Max("order"))["m"] or 0
     change.round += 1
@@ -247,8 +256,6 @@ def change_submit(*, actor, change: StatusChange) -> StatusChange:
     change.status, change.submitted_at = ChangeStatus.PENDING, now
     save_with_history(change, actor=actor, reason=f"提交（第{change.round}轮）",
                       update_fields=["status", "submitted_at", "round", "payload"])
-    if change.kind == ChangeKind.REGISTRATION:
-        _set_students_status(change, actor, StudentStatus.PENDING, "提交注册")
     audit_record(actor=actor, kind=AuditEvent.Kind.SUBMISSION, unit=change.initiating_unit, target=change,
                  message=f"提交{change.get_kind_display()}（编号 {change.pk}，第{change.round}轮，共{len(steps)}步）",
                  extra={"change": change.pk, "kind": change.kind})
@@ -493,11 +500,47 @@ def registration_submit(*, actor, students: list[Student]) -> StatusChange:
                                        students__in=students).values_list("pk", flat=True).first()
     if busy:
         raise ValidationError(f"部分学生已在另一个在办的注册批次中（编号 {busy}）")
+    change = _registration_batch(actor, school)
+    change.students.set(students)
+    return change_submit(actor=actor, change=change)
+
+
+@transaction.atomic
+def registration_submit_new(*, actor, school, entries: list[tuple[dict, list[dict]]], reason: str) -> StatusChange:
+    """Create new students directly as one submitted registration batch (the Excel import).
+
+    ``entries``: [(student values, [member1, member2])] as ``students.services.student_create``
+    takes them (cleaned form values). The same registration as ``registration_submit`` of drafts,
+    minus the drafts: the registration rules (``transfers.rules.check_registration_students``:
+    一生一籍, liability forms) run once on the whole batch before anything is written, then the
+    batch, the students already pending with their family members (one history row each, naming
+    ``actor`` and ``reason``), and the first round of steps (``_submit_round``, as ``change_submit``).
+    ``actor`` needs ``edit_students`` on ``school``. Returns the pending batch. Raises
+    PermissionDenied, or ValidationError (nothing written) when a rule refuses or the database's
+    one-live-record index does (a record took a number meanwhile).
+    """
+    from students.services import students_build, students_insert
+
+    require_unit_perm(actor, "edit_students", school)
+    if not entries:
+        raise ValidationError("请选择要提交注册的学生")
+    students = students_build(school=school, entries=entries)
+    check_registration_students(students)
+    change = _registration_batch(actor, school)
+    for student in students:
+        student.status = StudentStatus.PENDING
+    students_insert(actor=actor, students=students, members=[members for _, members in entries], reason=reason)
+    through = StatusChange.students.through
+    through.objects.bulk_create([through(statuschange_id=change.pk, student_id=s.pk) for s in students],
+                                batch_size=1000)
+    return _submit_round(actor, _lock(change))
+
+
+def _registration_batch(actor, school) -> StatusChange:
     change = StatusChange(kind=ChangeKind.REGISTRATION, school=school, from_school=school, initiated_by=actor,
                           reason_category="new_entry", school_path=school.path, province_code=school.province_code)
     save_with_history(change, actor=actor, reason="新生注册批次")
-    change.students.set(students)
-    return change_submit(actor=actor, change=change)
+    return change
 
 
 @transaction.atomic

@@ -31,10 +31,14 @@ class TestImport:
         change = batch.registration
         assert (change.kind, change.students.count(), change.initiated_by) == ("registration", 6, cast.registrar_a)
         for student in students:
-            created, submitted = student.history.order_by("history_id")
-            assert (created.history_type, created.status, submitted.status) == ("+", "draft", "pending")
-            assert created.history_user == submitted.history_user == cast.registrar_a
+            # Created directly as submitted: one history row, no draft step in between.
+            created = student.history.get()
+            assert (created.history_type, created.status) == ("+", "pending")
+            assert created.history_user == cast.registrar_a
             assert f"导入批次#{batch.pk}" in created.history_change_reason
+        steps = list(change.steps.order_by("order").values_list("status", "school_id", "region_id"))
+        assert steps == [("current", cast.school_a.pk, None), ("waiting", None, cast.school_a.authority_id)]
+        assert change.status == "pending" and change.submitted_at and change.round == 1
         member = FamilyMember.objects.filter(student__in=students).first()
         assert member.history.get().history_user == cast.registrar_a
         assert students.first().name_pinyin

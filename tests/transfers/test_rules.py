@@ -362,6 +362,90 @@ class TestRegistration:
             registration_submit(actor=cast.registrar_a, students=[make_student(cast.school_a)])
 
 
+def new_entry(school, *, level: int = 1, birth: date = date(2019, 3, 1), gender: str = "1", name: str = "新生",
+              id_number: str | None = None, entry_month: str = "") -> tuple[dict, list[dict]]:
+    """(student values, [member1, member2]) as the Excel import hands them to registration_submit_new."""
+    from .conftest import id_number_for
+
+    grade = school.grades.get(stage="primary", level=level)
+    data = {"name": name, "gender": gender, "birth_date": birth, "id_type": "1", "ethnicity": "01",
+            "id_number": id_number or id_number_for("340102", birth, gender), "grade": grade,
+            "school_class": grade.classes.get(number=1), "entry_month": entry_month}
+    members = [{"name": "王建国", "relation": "11", "is_guardian": True},
+               {"name": "李秀英", "relation": "12", "is_guardian": False}]
+    return data, members
+
+
+@pytest.mark.django_db
+class TestRegistrationOfNewStudents:
+    """registration_submit_new: the import's batch, created pending, with the rules of registration_submit."""
+
+    def submit_new(self, cast, entries, actor=None):
+        from transfers.services import registration_submit_new
+
+        return registration_submit_new(actor=actor or cast.registrar_a, school=cast.school_a, entries=entries,
+                                       reason="Excel导入新生（测试）")
+
+    def test_students_are_created_pending_with_one_history_row_and_the_usual_steps(self, cast, today):
+        from audits.models import AuditEvent
+        from students.models import FamilyMember
+
+        change = self.submit_new(cast, [new_entry(cast.school_a, name=f"新生{i}") for i in range(3)])
+        students = list(change.students.all())
+        assert len(students) == 3 and {s.status for s in students} == {StudentStatus.PENDING}
+        for student in students:
+            row = student.history.get()
+            assert (row.history_type, row.status, row.history_user, row.history_change_reason) == (
+                "+", "pending", cast.registrar_a, "Excel导入新生（测试）")
+            assert student.name_pinyin.startswith("xinsheng") and student.school_path == cast.school_a.path
+        members = FamilyMember.objects.filter(student__in=students)
+        assert members.count() == 6 and {m.history.get().history_user for m in members} == {cast.registrar_a}
+        assert (change.status, change.round, change.initiated_by) == (ChangeStatus.PENDING, 1, cast.registrar_a)
+        first, bureau = change.steps.order_by("order")
+        assert (first.status, first.school, first.due_date is not None) == (StepStatus.CURRENT, cast.school_a, True)
+        assert (bureau.status, bureau.region_id) == (StepStatus.WAITING, cast.school_a.authority_id)
+        assert AuditEvent.objects.filter(kind="submission", target_id=str(change.pk)).count() == 1
+        for user in (cast.approver_a, cast.county_approver):
+            step_decide(actor=user, step=current(change), decision="approve")
+        assert {(s.status, s.number_kind) for s in change.students.all()} == {(StudentStatus.ACTIVE, "L")}
+
+    def test_a_number_live_elsewhere_refuses_the_batch_and_writes_nothing(self, cast, today):
+        holder = make_student(cast.school_b)
+        entries = [new_entry(cast.school_a, name="甲"), new_entry(cast.school_a, id_number=holder.id_number)]
+        with pytest.raises(ValidationError, match=f"已在{cast.school_b.name}有在籍学籍"):
+            self.submit_new(cast, entries)
+        assert not StatusChange.objects.exists() and not cast.school_a.students.exists()
+
+    def test_a_number_twice_in_the_batch_is_refused(self, cast, today):
+        entry = new_entry(cast.school_a)
+        with pytest.raises(ValidationError, match="身份证件号相同"):
+            self.submit_new(cast, [entry, new_entry(cast.school_a, id_number=entry[0]["id_number"])])
+
+    def test_an_underage_first_grader_needs_a_signed_liability_form(self, cast, today):
+        with pytest.raises(ValidationError, match="责任书尚未签订"):
+            self.submit_new(cast, [new_entry(cast.school_a, birth=date(2019, 10, 1), entry_month="202509")])
+        assert not cast.school_a.students.exists()
+
+    def test_only_a_registrar_of_the_school(self, cast, today):
+        from django.core.exceptions import PermissionDenied
+
+        with pytest.raises(PermissionDenied):
+            self.submit_new(cast, [new_entry(cast.school_a)], actor=cast.registrar_b)
+
+    def test_queries_do_not_grow_with_the_batch(self, cast, today, django_assert_max_num_queries):
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        small, large = ([new_entry(cast.school_a, name=f"新生{i}", level=level) for i in range(size)]
+                        for level, size in ((1, 2), (2, 12)))
+        with CaptureQueriesContext(connection) as two:
+            self.submit_new(cast, small)
+        # The same statements for 12 students: every write is a bulk one (1,000 rows a statement;
+        # SQLite's 999-parameter limit makes that ~14 students).
+        with django_assert_max_num_queries(len(two)):
+            self.submit_new(cast, large)
+
+
 @pytest.mark.django_db
 def test_a_senior_school_under_a_city_goes_to_the_city(cast, today):
     from accounts.models import Role
