@@ -20,7 +20,7 @@ from schools.models import Region, School
 from students.models import Student
 from students.storage import private_storage
 from xueji.access import get_for_user, grants_for, has_unit_perm
-from xueji.lists import paginate, sort_by
+from xueji.lists import paginate, search_query, sort_by
 
 from . import selectors, services
 from .forms import (
@@ -79,7 +79,7 @@ INDEX_SORTS = {"-issued": "-issued_at", "issued": "issued_at", "status": "status
 def index(request):
     """Agreements in the user's units (search, filter, sort, pages) and those awaiting the user's signature."""
     qs = selectors.agreements_visible(request.user)
-    q = request.GET.get("q", "").strip()
+    q = search_query(request)
     if q:
         qs = qs.filter(Q(title__icontains=q) | Q(party_user__real_name__icontains=q)
                        | Q(party_region__name__icontains=q) | Q(party_school__name__icontains=q)
@@ -277,7 +277,7 @@ def registrars(request):
     """Registrars of the schools the user sees, with this school year's agreement and who has signed."""
     year = _year(request)
     qs = selectors.registrar_grants_overview(request.user, year)
-    q = request.GET.get("q", "").strip()
+    q = search_query(request)
     if q:
         qs = qs.filter(Q(user__real_name__icontains=q) | Q(school__name__icontains=q))
     qs, sort = sort_by(request, qs, {"school": "school__school_code", "name": "user__real_name",
@@ -355,7 +355,7 @@ def liability(request):
     """First-grade children who need the liability form, with the form's status and actions."""
     year = _year(request)
     qs = selectors.cohort_students(request.user, year)
-    q = request.GET.get("q", "").strip()
+    q = search_query(request)
     if q:
         qs = qs.filter(Q(name__icontains=q) | Q(name_pinyin__icontains=q.lower()) | Q(name_initials__iexact=q))
     state = request.GET.get("state", "")

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from schools.models import SchoolClass
 from students.models import LIVE_STATUSES, Student
 from xueji.access import get_for_user, has_unit_perm, held_codenames
-from xueji.lists import paginate, sort_by
+from xueji.lists import paginate, search_query, sort_by
 from xueji.workdays import is_working_day
 
 from . import integrity, roll_selectors, roll_services
@@ -70,7 +70,7 @@ def roll_index(request):
     status = request.GET.get("status", "")
     if status in RollCheck.Status.values:
         qs = qs.filter(status=status)
-    q = request.GET.get("q", "").strip()[:50]
+    q = search_query(request)
     if q:
         qs = qs.filter(Q(school__name__contains=q) | Q(school_class__name__contains=q))
     qs, sort = sort_by(request, qs, CHECK_SORTS, "class")
@@ -85,7 +85,7 @@ def roll_schools(request):
     _require_view(request.user)
     month = _month(request)
     qs = roll_selectors.completion_by_school(request.user, month)
-    q = request.GET.get("q", "").strip()[:50]
+    q = search_query(request)
     if q:
         qs = qs.filter(school__name__contains=q)
     key = request.GET.get("sort", "school")
@@ -175,7 +175,7 @@ def unrecorded_list(request):
     status = request.GET.get("status", "open")
     if status in UnrecordedChild.Status.values:
         qs = qs.filter(status=status)
-    q = request.GET.get("q", "").strip()[:50]
+    q = search_query(request)
     if q:
         qs = qs.filter(Q(name__startswith=q) | Q(school__name__contains=q))
     qs, sort = sort_by(request, qs, CASE_SORTS, "-created")
@@ -224,7 +224,7 @@ def follow_up_list(request):
     status = request.GET.get("status", "open")
     if status in AbsenceFollowUp.Status.values:
         qs = qs.filter(status=status)
-    q = request.GET.get("q", "").strip()[:50]
+    q = search_query(request)
     if q:
         qs = qs.filter(Q(student__name__startswith=q) | Q(school__name__contains=q))
     qs, sort = sort_by(request, qs, FOLLOW_UP_SORTS, "-opened")
@@ -341,7 +341,7 @@ def integrity_index(request):
     if kind not in IntegrityKind.values:
         kind = next((k for k, n in counts.items() if n), IntegrityKind.NO_CLASS)
     qs = integrity.issues_for(request.user).filter(kind=kind)
-    q = request.GET.get("q", "").strip()[:50]
+    q = search_query(request)
     if q:
         qs = qs.filter(detail__contains=q)
     qs, sort = sort_by(request, qs, ISSUE_SORTS, "unit")

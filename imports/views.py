@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from schools.models import School
 from xueji.access import get_for_user, has_unit_perm, held_codenames, scoped
-from xueji.lists import paginate
+from xueji.lists import paginate, search_query
 
 from . import exporting, services
 from .forms import ExportForm, UploadForm
@@ -124,7 +124,7 @@ def export_schools(request):
     """The schools whose rosters the user may export (view_students), paginated."""
     _require_any(request, "view_students")
     schools = scoped(request.user, School.objects.all(), "view_students").order_by("school_code")
-    query = request.GET.get("q", "").strip()[:50]
+    query = search_query(request)
     if query:
         schools = schools.filter(name__contains=query)
     return render(request, "imports/export_schools.html", {"q": query, **paginate(request, schools)})

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from schools.models import Region
 from xueji.access import grants_for, has_unit_perm, held_codenames, holds
-from xueji.lists import paginate, sort_by, unit_filter
+from xueji.lists import paginate, search_query, sort_by, unit_filter
 
 from . import dashboards, selectors, services
 from .figures import school_year_of
@@ -158,7 +158,7 @@ def inspection_list(request):
         qs = qs.filter(status=request.GET["status"])
     if request.GET.get("kind") in Inspection.Kind.values:
         qs = qs.filter(kind=request.GET["kind"])
-    q = request.GET.get("q", "").strip()[:50]
+    q = search_query(request)
     if q:
         qs = qs.filter(title__contains=q)
     verdict = request.GET.get("verdict", "")
@@ -376,7 +376,7 @@ def rectification_list(request):
     paths = grants_for(request.user, "approve_changes").region_paths
     if direction == "issued":
         qs = qs.filter(issuer_path__in=paths)
-    q = request.GET.get("q", "").strip()[:50]
+    q = search_query(request)
     if q:
         qs = qs.filter(title__contains=q)
     qs = unit_filter(request, qs, "target_path")

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from schools.models import Grade, Region
 from xueji.access import get_for_user, grants_for, has_unit_perm, held_codenames, require_unit_perm
-from xueji.lists import paginate, sort_by
+from xueji.lists import paginate, search_query, sort_by
 
 from . import selectors, services
 from .forms import DecisionForm, GraduationForm, ReasonForm
@@ -45,7 +45,7 @@ def graduation_index(request):
     graduating grades of the schools where the user is the registrar."""
     _require_any(request.user)
     qs = selectors.batches_for(request.user)
-    q = request.GET.get("q", "").strip()[:50]
+    q = search_query(request)
     if q:
         qs = qs.filter(school__name__contains=q)
     status = request.GET.get("status", "")
@@ -195,7 +195,7 @@ def run_detail(request, pk: int):
     """A run's status and totals for the user's units, and its results per school (searchable)."""
     run = selectors.run_for_user(request.user, pk)
     qs = selectors.run_results(request.user, run)
-    q = request.GET.get("q", "").strip()[:50]
+    q = search_query(request)
     if q:
         qs = qs.filter(school__name__contains=q)
     qs, sort = sort_by(request, qs, RESULT_SORTS, "school")
@@ -219,7 +219,7 @@ def run_skips(request, pk: int):
     reason = request.GET.get("reason", "")
     if reason in SkipReason.values:
         qs = qs.filter(reason=reason)
-    q = request.GET.get("q", "").strip()[:50]
+    q = search_query(request)
     if q:
         qs = qs.filter(Q(school__name__contains=q) | Q(student__name__startswith=q))
     qs, sort = sort_by(request, qs, SKIP_SORTS, "school")

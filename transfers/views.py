@@ -19,7 +19,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from schools.models import SchoolClass
 from students.models import Student
 from xueji.access import get_for_user, grants_for, has_unit_perm, held_codenames, scoped
-from xueji.lists import paginate, sort_by, unit_filter
+from xueji.lists import paginate, search_query, sort_by, unit_filter
 
 from . import selectors, services
 from .deadlines import age_in_working_days, is_step_overdue
@@ -453,7 +453,7 @@ def change_list(request):
     if "view_students" not in held_codenames(request.user):
         raise PermissionDenied("您没有查看学籍业务的权限")
     qs = selectors.changes_for_user(request.user, "view_students")
-    q = request.GET.get("q", "").strip()[:50]
+    q = search_query(request)
     if q:
         qs = qs.filter(student__name__contains=q)
     if request.GET.get("kind") in ChangeKind.values:

@@ -116,3 +116,10 @@ def search_redirect_url(request, path: str) -> str:
         params.pop(key, None)
     params["search"] = search_stash(request, request.POST.get("q", ""))
     return f"{path}?{params.urlencode()}"
+
+
+def search_query(request, max_length: int = 50) -> str:
+    """The ``q`` GET parameter as safe search text: control characters (NUL, which PostgreSQL
+    refuses in text, and the like) removed, trimmed, at most ``max_length`` characters."""
+    text = "".join(ch for ch in request.GET.get("q", "") if ch.isprintable())
+    return text.strip()[:max_length]
