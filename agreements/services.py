@@ -308,7 +308,8 @@ def liability_form_guardian_sign(*, actor, agreement: Agreement, typed_name: str
     lists none, the name the school wrote on the invitation. Raises PermissionDenied or
     ValidationError (fields "typed_name", "confirmed").
     """
-    agreement = Agreement.objects.select_for_update(of=("self",)).select_related("student", "school").get(pk=agreement.pk)
+    agreement = (Agreement.objects.select_for_update(of=("self",)).select_related("student", "school")
+                 .get(pk=agreement.pk))
     if agreement.kind != AgreementKind.LIABILITY or not GuardianLink.objects.filter(
             user=actor, student_id=agreement.student_id).exists():
         raise PermissionDenied("您不是该学生的监护人")
@@ -334,7 +335,8 @@ def liability_form_paper_record(*, actor, agreement: Agreement, signer_name: str
     guardian's name as signed (checked like an online signature). Raises PermissionDenied or
     ValidationError (fields "signer_name", "scan").
     """
-    agreement = Agreement.objects.select_for_update(of=("self",)).select_related("student", "school").get(pk=agreement.pk)
+    agreement = (Agreement.objects.select_for_update(of=("self",)).select_related("student", "school")
+                 .get(pk=agreement.pk))
     if agreement.kind != AgreementKind.LIABILITY:
         raise ValidationError("只有未满六周岁入学责任书可以录入纸质签字")
     require_unit_perm(actor, "edit_students", agreement.school)
