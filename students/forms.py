@@ -22,7 +22,7 @@ from datetime import date
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.urls import reverse
+from django.urls import reverse_lazy
 from django.utils import timezone
 
 from schools.models import Grade, Region, SchoolClass
@@ -161,7 +161,8 @@ class StudentForm(forms.ModelForm):
         self.fields["id_number"].widget.attrs.update({
             "autocomplete": "off", "spellcheck": "false",
             # Live check (htmx): validates and fills birth date and gender; see views.id_check.
-            "hx-post": reverse("students:id_check"), "hx-trigger": "change, keyup changed delay:600ms",
+            # Lazy: the import builds this form without rendering it (and without loading the URLconf).
+            "hx-post": reverse_lazy("students:id_check"), "hx-trigger": "change, keyup changed delay:600ms",
             "hx-include": "[name='id_type'],[name='id_number']", "hx-target": "#id-check-result",
             "hx-swap": "outerHTML"})
         if self.instance.pk and self.instance.is_registered:

@@ -17,6 +17,7 @@ is converted as it is. Letters are kept (lower case); digits, punctuation, emoji
 pypinyin does not know are dropped.
 """
 
+import functools
 import re
 import unicodedata
 
@@ -71,10 +72,13 @@ def _non_han(chunk: str) -> list[str]:
     return _LETTERS.findall(chunk.lower())
 
 
-def _convert(text: str) -> list[str]:
+@functools.lru_cache(maxsize=65536)
+def _convert(text: str) -> tuple[str, ...]:
+    # Cached: surnames and many given names repeat, and a bulk import asks for each name twice
+    # (pinyin and initials); pypinyin costs ~40 µs a call.
     if not text:
-        return []
-    return [s for s in lazy_pinyin(text, style=Style.NORMAL, errors=_non_han) if _LETTERS.fullmatch(s)]
+        return ()
+    return tuple(s for s in lazy_pinyin(text, style=Style.NORMAL, errors=_non_han) if _LETTERS.fullmatch(s))
 
 
 def name_syllables(name) -> list[str]:
@@ -92,12 +96,12 @@ def name_syllables(name) -> list[str]:
         return [s for part in parts for s in _convert(part)]
     text = parts[0]
     if text[:2] in COMPOUND_SURNAMES:
-        return list(COMPOUND_SURNAMES[text[:2]]) + _convert(text[2:])
+        return [*COMPOUND_SURNAMES[text[:2]], *_convert(text[2:])]
     if text[0] in SURNAME_READINGS:
-        return [SURNAME_READINGS[text[0]]] + _convert(text[1:])
+        return [SURNAME_READINGS[text[0]], *_convert(text[1:])]
     if _HAN.match(text):
-        return _convert(text[0]) + _convert(text[1:])
-    return _convert(text)
+        return [*_convert(text[0]), *_convert(text[1:])]
+    return list(_convert(text))
 
 
 def name_pinyin(name, *, sep: str = "") -> str:
