@@ -554,6 +554,8 @@ def _memoize_clean(form: forms.BaseForm) -> None:
 
 
 def _memoized(clean: Callable) -> Callable:
+    """``clean`` (a pure function of one value) remembering up to MEMO_SIZE results; a value it
+    refuses (an exception) is not remembered."""
     seen: dict = {}
 
     def memo_clean(value):
@@ -700,7 +702,9 @@ class RowValidator:
         def convert(raw):
             _check_cell(raw)
             return base(raw)
-        return convert
+        # Code, flag and region columns repeat a few values over the file: remember each result.
+        pure = name in self.options or name in _BOOLEANS or name in REGION_FIELDS
+        return _memoized(convert) if pure and header not in ID_HEADERS + PHONE_HEADERS else convert
 
     # -- grade and class
 

@@ -14,7 +14,10 @@ errors: the user uploads the corrected file as a new batch), otherwise after
 XUEJI_IMPORT_RETENTION_DAYS (7) by ``batch_files_purge`` (nightly Celery beat task).
 """
 
+import gc
+import threading
 import uuid
+from contextlib import contextmanager
 from datetime import timedelta
 
 from django.conf import settings
@@ -105,6 +108,11 @@ def batch_run(*, actor, batch: ImportBatch) -> ImportBatch:
     Called by ``batch_start`` and the Celery task. Returns the batch (refreshed).
     """
     require_unit_perm(actor, "edit_students", batch.school)
+    with cycle_collection_paused():
+        return _run(actor, batch)
+
+
+def _run(actor, batch: ImportBatch) -> ImportBatch:
     _update(batch, status=ImportBatch.Status.VALIDATING, progress_done=0)
     with batch.file.open("rb") as fh:
         result = validate_file(fh, school=batch.school,
@@ -128,6 +136,33 @@ def batch_run(*, actor, batch: ImportBatch) -> ImportBatch:
         _delete_file(batch)
     batch.refresh_from_db()
     return batch
+
+
+_gc_lock = threading.Lock()
+_gc_state = {"holders": 0, "was_enabled": False}
+
+
+@contextmanager
+def cycle_collection_paused():
+    """Pause Python's cyclic garbage collector while a file is validated and imported.
+
+    A 10,000-row file makes millions of short-lived objects (cells, form values, records); the
+    collector would walk the survivors again and again (~10 % of the run) and finds next to
+    nothing: rows, dicts and records form no reference cycles, so reference counting frees them.
+    Process-wide, so nested and concurrent runs (threads) share one pause; the collector's
+    previous state comes back when the last one ends."""
+    with _gc_lock:
+        if _gc_state["holders"] == 0:
+            _gc_state["was_enabled"] = gc.isenabled()
+            gc.disable()
+        _gc_state["holders"] += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_state["holders"] -= 1
+            if _gc_state["holders"] == 0 and _gc_state["was_enabled"]:
+                gc.enable()
 
 
 def batch_fail(*, batch: ImportBatch, message: str) -> None:

@@ -68,6 +68,7 @@ FAMILY_DATA_FIELDS = ("name", "relation", "relation_note", "address", "hukou_reg
 # On a registered record the grade changes only through retention/acceleration/promotion.
 LOCKED_WHEN_REGISTERED = (*KEY_DATA_FIELDS, "grade")
 EDITABLE_STATUSES = (StudentStatus.DRAFT, StudentStatus.ACTIVE, StudentStatus.SUSPENDED)
+_STUDENT_FIELD_SET, _FAMILY_FIELD_SET = frozenset(STUDENT_DATA_FIELDS), frozenset(FAMILY_DATA_FIELDS)
 # What ``students_insert`` writes: new drafts, or the pending records of a registration batch.
 BULK_STATUSES = (StudentStatus.DRAFT, StudentStatus.PENDING)
 
@@ -180,7 +181,7 @@ def students_build(*, school: School, entries: list[tuple[dict, list[dict]]]) ->
     for data, _members in entries:
         student = Student(school=school, status=StudentStatus.DRAFT, school_path=school.path,
                           province_code=school.province_code,
-                          **{k: v for k, v in data.items() if k in STUDENT_DATA_FIELDS})
+                          **{k: v for k, v in data.items() if k in _STUDENT_FIELD_SET})
         student.enrolled_on = student.enrolled_on or today
         _check_placement(student)
         _fill_pinyin(student)
@@ -215,7 +216,7 @@ def students_insert(*, actor, students: list[Student], members: list[list[dict]]
             raise
         raise ValidationError("批次中有学生的身份证件号已有在籍学籍（一人一籍），请核对后再提交",
                               code="duplicate_live") from exc
-    family = [FamilyMember(student=student, order=order, **{k: v for k, v in data.items() if k in FAMILY_DATA_FIELDS})
+    family = [FamilyMember(student=student, order=order, **{k: v for k, v in data.items() if k in _FAMILY_FIELD_SET})
               for student, pair in zip(students, members, strict=True) for order, data in enumerate(pair, start=1)]
     bulk_insert_with_history(FamilyMember, family, actor=actor, reason=reason)
 

@@ -80,3 +80,26 @@ class TestRebindingTheForms:
         result = validate_file(io.BytesIO(xlsx_bytes(rows)), school=cast.school_a)
         found = {(e.row, e.column) for e in result.errors}
         assert found == {(3, "姓名"), (5, "姓名"), (4, "出生日期"), (6, "出生日期")}
+
+
+def test_the_collector_pause_nests_and_restores_the_previous_state():
+    import gc
+
+    from imports.services import cycle_collection_paused
+
+    assert gc.isenabled()
+    with cycle_collection_paused():
+        with cycle_collection_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the outer run still holds it
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), cycle_collection_paused():
+        raise RuntimeError("the run failed")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with cycle_collection_paused():
+            pass
+        assert not gc.isenabled()  # was off before: stays off
+    finally:
+        gc.enable()
