@@ -3,7 +3,9 @@
 Public API for other apps (all keyword-only, atomic, raising ValidationError with Chinese
 messages or PermissionDenied):
 
-* ``services.registration_submit(*, actor, students) -> StatusChange``: a registration batch.
+* ``services.registration_submit(*, actor, students) -> StatusChange``: a registration batch of
+  drafts; ``services.registration_submit_new(*, actor, school, entries, reason)``: the same for new
+  students written directly as pending (the Excel import).
 * ``services.change_start(*, actor, kind, student, submit, evidence_files=(), follow_up="",
   key_data=None, target_class=None, reason_category="", reason="", start_date=None, end_date=None)``
   and the finer ``change_create_draft`` / ``change_update_draft`` / ``evidence_add`` /
