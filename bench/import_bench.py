@@ -204,6 +204,10 @@ def main(argv=None) -> int:
               f"{list(batch.errors.values_list('row_number', 'column', 'message')[:5])}")
         return 1
     imported = Student.objects.filter(school=school).count()
+    problems = verify(school, batch, args.rows)
+    if problems:
+        print("导入结果不完整：" + "；".join(problems))
+        return 1
     write = total - timings["parse_validate"]
     write_cpu = total_cpu - timings["parse_validate_cpu"]
     print(f"导入 {imported:,} 名学生（含家庭成员、历史记录、注册批次）")
@@ -213,6 +217,27 @@ def main(argv=None) -> int:
               f"（本进程CPU {cpu_s:6.2f} 秒，{args.rows / cpu_s:7,.0f} 行/秒）")
     print("  写入各步CPU：" + "，".join(f"{k} {v:.2f} 秒" for k, v in phases.items()))
     return 0
+
+
+def verify(school, batch, rows: int) -> list[str]:
+    """Check, untimed, that the import wrote everything the figure claims: ``rows`` pending students
+    with one history row each, two family members each with their history, and one registration
+    batch holding them all. Returns the problems found (empty when complete)."""
+    from students.models import FamilyMember, Student, StudentStatus
+    from transfers.models import StatusChange
+
+    students = Student.objects.filter(school=school)
+    members = FamilyMember.objects.filter(student__school=school)
+    counts = {
+        "待审核学生": (students.filter(status=StudentStatus.PENDING).count(), rows),
+        "学生历史记录": (Student.history.filter(school=school).count(), rows),
+        "家庭成员": (members.count(), 2 * rows),
+        "家庭成员历史记录": (FamilyMember.history.filter(student__school=school).count(), 2 * rows),
+        "注册批次学生": (StatusChange.students.through.objects.filter(
+            statuschange__school=school, student__school=school).count(), rows),
+    }
+    print("  核对：" + "，".join(f"{name} {got:,}" for name, (got, _) in counts.items()))
+    return [f"{name} {got:,}（应为 {want:,}）" for name, (got, want) in counts.items() if got != want]
 
 
 if __name__ == "__main__":

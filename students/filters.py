@@ -1,10 +1,11 @@
 """List filters for student rosters (django-filter): grade, class, status, flags."""
 
 import django_filters
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from schools.models import Grade, Region, School, SchoolClass
 from xueji.access import grants_for, scoped
+from xueji.scope import path_codes
 
 from .models import NumberKind, StudentStatus
 
@@ -14,6 +15,9 @@ GRADE_CODES = [(f"{d}{lvl}", name) for d, stage_names in (
     (3, ["高一", "高二", "高三"]),
 ) for lvl, name in enumerate(stage_names, start=1)]
 STAGE_OF_DIGIT = {"1": Grade.Stage.PRIMARY, "2": Grade.Stage.JUNIOR, "3": Grade.Stage.SENIOR}
+
+# A user with more schools than this chooses a region before the school drop-down lists any.
+SCHOOL_CHOICES_MAX = 200
 
 # Flag filters: the yes/no and code items of the national sheet's extended information.
 FLAGS = {
@@ -35,9 +39,13 @@ class StudentFilter(django_filters.FilterSet):
     """Filters of the student list. ``request`` scopes the school and class choices to the user.
 
     Class choices are those of the chosen school (or of the user's only school), so that a
-    bureau's page does not render thousands of classes.
+    bureau's page does not render thousands of classes. Likewise a city or province user picks a
+    city or county (``region``) before its schools are offered: a province has thousands of
+    schools (rendering 974 options alone cost 46 ms of the province's list page, bench/README.md).
     """
 
+    region = django_filters.ModelChoiceFilter(label="区域", queryset=Region.objects.none(), method="filter_region",
+                                              empty_label="全部区域")
     school = django_filters.ModelChoiceFilter(label="学校", queryset=School.objects.none(), empty_label="全部学校")
     grade = django_filters.ChoiceFilter(label="年级", choices=GRADE_CODES, method="filter_grade",
                                         empty_label="全部年级")
@@ -46,13 +54,13 @@ class StudentFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(label="学籍状态", choices=StudentStatus.choices, empty_label="全部状态")
     flag = django_filters.ChoiceFilter(label="标记", choices=[(k, v[0]) for k, v in FLAGS.items()],
                                        method="filter_flag", empty_label="全部")
-    region = django_filters.CharFilter(label="行政区划代码", method="filter_region", max_length=6)
 
     def __init__(self, data=None, *args, request=None, **kwargs):
         super().__init__(data, *args, request=request, **kwargs)
         user = request.user
-        schools = scoped(user, School.objects.all(), "view_students").only("id", "name")
-        self.filters["school"].queryset = schools
+        grants = grants_for(user, "view_students")
+        self.filters["region"].queryset = self._regions(grants)
+        self.filters["school"].queryset = self._schools(user, grants, data or {})
         school_id = (data or {}).get("school")
         classes = scoped(user, SchoolClass.objects.all(), "view_students").select_related("grade").only(
             "id", "name", "grade__stage", "grade__level", "number")
@@ -63,6 +71,36 @@ class StudentFilter(django_filters.FilterSet):
         self.filters["school_class"].queryset = classes
         for field in self.form.fields.values():
             field.widget.attrs.setdefault("class", "form-select")
+        self.form.fields["region"].label_from_instance = _region_label
+        # Choosing a region reloads the school choices (the previous school may lie outside it).
+        self.form.fields["region"].widget.attrs["onchange"] = (
+            "if (this.form.elements.school) this.form.elements.school.value = ''; this.form.requestSubmit()")
+        if not grants.region_paths:
+            del self.form.fields["region"]  # a school's own staff: nothing to choose
+
+    @staticmethod
+    def _regions(grants) -> QuerySet:
+        """The user's regions and the cities and counties under them, in tree order."""
+        if not grants.region_paths:
+            return Region.objects.none()
+        inside = Q(pk__in=[])
+        for path in grants.region_paths:
+            inside |= Q(path__startswith=path)
+        return Region.objects.filter(inside, is_active=True).only("code", "name", "level", "path").order_by("path")
+
+    @staticmethod
+    def _schools(user, grants, data) -> QuerySet:
+        """School choices: all the user's schools when they are few (school or county staff, a
+        small city); else only the chosen region's schools, or the one school a link names."""
+        schools = scoped(user, School.objects.all(), "view_students").only("id", "name").order_by("school_code")
+        above_county = any(len(path_codes(path)) < 3 for path in grants.region_paths)
+        if not above_county or schools.count() <= SCHOOL_CHOICES_MAX:
+            return schools
+        code, school_id = str(data.get("region") or ""), str(data.get("school") or "")
+        region = Region.objects.filter(code=code).only("path").first() if code.isdigit() else None
+        if region:
+            return schools.filter(path__startswith=region.path)
+        return schools.filter(pk=int(school_id)) if school_id.isdigit() else schools.none()
 
     @staticmethod
     def _single_school(user) -> bool:
@@ -75,9 +113,13 @@ class StudentFilter(django_filters.FilterSet):
         return queryset.filter(grade__stage=STAGE_OF_DIGIT[value[0]], grade__level=int(value[1:]))
 
     def filter_region(self, queryset, name, value):
-        # The dashboards' drill-down links name a county or city by its GB/T 2260 code.
-        region = Region.objects.filter(code=value).only("path").first() if value.isdigit() else None
-        return queryset.filter(school_path__startswith=region.path) if region else queryset.none()
+        # The dashboards' drill-down links name a county or city by its GB/T 2260 code too.
+        return queryset.filter(school_path__startswith=value.path) if value else queryset
 
     def filter_flag(self, queryset, name, value):
         return queryset.filter(FLAGS[value][1]) if value in FLAGS else queryset
+
+
+def _region_label(region: Region) -> str:
+    # Counties indented under their city in the drop-down.
+    return ("\u3000" if region.level == Region.Level.COUNTY else "") + region.name

@@ -171,9 +171,15 @@ class Student(models.Model):
             models.Index(fields=["name", "gender", "birth_date"], name="student_name_gender_birth"),
             # Prefix search (LIKE 'x%') on PostgreSQL needs pattern operator classes whatever the
             # database collation; other backends ignore opclasses.
+            # (name_pinyin and name_initials have db_index, which on PostgreSQL adds a pattern-ops
+            # "_like" index of its own.)
             models.Index(fields=["name"], opclasses=["varchar_pattern_ops"], name="student_name_prefix"),
-            models.Index(fields=["name_pinyin"], opclasses=["varchar_pattern_ops"], name="student_pinyin_prefix"),
-            models.Index(fields=["name_initials"], opclasses=["varchar_pattern_ops"], name="student_initials_prefix"),
+            # A bureau's list in pinyin order, deep pages included: PostgreSQL reads the unit's slice
+            # of this index alone (no table rows, status included) and sorts it, 12 ms for a county's
+            # page 20 instead of walking the whole pinyin index (130 ms); xueji.lists.CappedPaginator
+            # fetches the page's ids that way, then the 50 rows (bench/README.md).
+            models.Index(fields=["school_path", "name_pinyin", "id"], include=["status"],
+                         opclasses=["varchar_pattern_ops", "varchar_ops", "int8_ops"], name="student_path_pinyin"),
             # Lists sort by birth date: without this index a county's list sorts all its 29,000
             # students (0.1 s; a province's million, 1.4 s); with it PostgreSQL reads the index in
             # birth order and stops after the page (15 ms for a county's first page).

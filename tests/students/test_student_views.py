@@ -109,7 +109,7 @@ class TestList:
 
     def test_search_costs_the_same_queries_as_the_list(self, cast, client_for, student, django_assert_num_queries):
         client = client_for(cast.registrar_a)
-        with django_assert_num_queries(11):
+        with django_assert_num_queries(12):
             # As test_query_count_does_not_grow_with_rows; the capped count is still one query.
             response = client.get(reverse("students:list"), {"q": "张"})
         assert student.name in response.content.decode()
@@ -118,13 +118,72 @@ class TestList:
         for i in range(12):
             make_student(cast.registrar_a, cast.school_a, name=f"学生{chr(0x4e00 + i)}")
         client = client_for(cast.registrar_a)
-        with django_assert_num_queries(11):
+        with django_assert_num_queries(12):
             # 1. session  2. user  3. held codenames (view check, nav, create button)
             # 4. view_students grants (UNION of three permission tables)  5. count for the paginator
-            # 6. school choices  7. class choices  8. the page of students (school, grade, class joined)
-            # 9-11. savepoint, session update (SESSION_SAVE_EVERY_REQUEST), release
+            # 6. school choices  7. class choices  8. the page's ids  9. its students (school, grade,
+            # class joined)  10-12. savepoint, session update (SESSION_SAVE_EVERY_REQUEST), release
             response = client.get(reverse("students:list"))
         assert response.status_code == 200
+
+
+class TestRegionBeforeSchool:
+    """A user above a county with many schools picks a region before the schools are listed."""
+
+    @staticmethod
+    def school_choices(response) -> list[str]:
+        field = response.context["filter"].form.fields["school"]
+        return [label for value, label in field.choices if value]
+
+    def test_few_schools_are_all_offered(self, cast, client_for):
+        response = client_for(cast.province_approver).get(reverse("students:list"))
+        assert {"瑶海区第一小学", "蜀山区实验小学", "合肥市第一中学"} <= set(self.school_choices(response))
+
+    def test_many_schools_wait_for_a_region(self, cast, client_for, monkeypatch, student):
+        monkeypatch.setattr("students.filters.SCHOOL_CHOICES_MAX", 1)
+        client = client_for(cast.province_approver)
+        assert self.school_choices(client.get(reverse("students:list"))) == []
+        response = client.get(reverse("students:list"), {"region": "340102"})
+        assert self.school_choices(response) == ["瑶海区第一小学", "瑶海区第二小学"]
+        assert student.name in response.content.decode()
+
+    def test_a_link_naming_one_school_still_filters(self, cast, client_for, monkeypatch, student):
+        monkeypatch.setattr("students.filters.SCHOOL_CHOICES_MAX", 1)
+        response = client_for(cast.province_approver).get(reverse("students:list"), {"school": cast.school_b.pk})
+        assert self.school_choices(response) == ["蜀山区实验小学"]
+        assert student.name not in response.content.decode()
+
+    def test_region_choices_stay_in_scope(self, cast, client_for):
+        response = client_for(cast.county_approver).get(reverse("students:list"))
+        codes = [str(value) for value, _ in response.context["filter"].form.fields["region"].choices if value]
+        assert codes == ["340102"]
+        other = client_for(cast.county_approver).get(reverse("students:list"), {"region": "340104"})
+        assert other.status_code == 200 and other.context["filter"].errors
+
+    def test_school_staff_have_no_region_choice(self, cast, client_for):
+        response = client_for(cast.registrar_a).get(reverse("students:list"))
+        assert "region" not in response.context["filter"].form.fields
+
+    def test_dashboard_region_link_narrows(self, cast, client_for, student):
+        client = client_for(cast.city_approver)
+        assert student.name in client.get(reverse("students:list"), {"region": "340102"}).content.decode()
+        assert student.name not in client.get(reverse("students:list"), {"region": "340104"}).content.decode()
+
+
+class TestPageOrder:
+    def test_every_page_keeps_the_sort(self, cast):
+        # Pages are read as ids first, then rows (xueji.lists.CappedPaginator): the rows must come
+        # back in the order of the ids, on every page, with their joined objects.
+        from xueji.lists import CappedPaginator
+
+        names = ["王五", "李四", "赵六", "钱七", "孙八", "周九", "吴十"]
+        for name in names:
+            make_student(cast.registrar_a, cast.school_a, name=name)
+        queryset = Student.objects.filter(name__in=names).select_related("school").order_by("-name_pinyin", "pk")
+        paginator = CappedPaginator(queryset, 3, cap=6)
+        pages = [list(paginator.page(n)) for n in (1, 2)]
+        assert [s.name for page in pages for s in page] == [s.name for s in queryset][:6]
+        assert pages[0][0].school == cast.school_a and paginator.capped
 
 
 class TestRoster:
