@@ -92,8 +92,14 @@ def name_syllables(name) -> list[str]:
         return []
     text = unicodedata.normalize("NFKC", name).strip()
     parts = [p.strip() for p in _NAME_PARTS.split(text) if p.strip()]
-    if len(parts) != 1:
-        return [s for part in parts for s in _convert(part)]
+    if not parts:
+        return []
+    if len(parts) > 1:
+        # A Han first character is read alone here too, so that every name beginning with it
+        # begins with one of ``first_syllables``' readings (search relies on it).
+        head = parts[0]
+        first = [*_convert(head[0]), *_convert(head[1:])] if _HAN.match(head) else list(_convert(head))
+        return [*first, *(s for part in parts[1:] for s in _convert(part))]
     text = parts[0]
     if text[:2] in COMPOUND_SURNAMES:
         return [*COMPOUND_SURNAMES[text[:2]], *_convert(text[2:])]
@@ -102,6 +108,43 @@ def name_syllables(name) -> list[str]:
     if _HAN.match(text):
         return [*_convert(text[0]), *_convert(text[1:])]
     return list(_convert(text))
+
+
+def first_syllables(prefix) -> frozenset[str] | None:
+    """Every syllable that ``name_pinyin`` of a name beginning with ``prefix`` can begin with.
+
+    ``prefix``: the start of a name as typed in a search ("刘", "欧阳"). The answer follows
+    ``name_syllables``: a name's Han first character is read alone, by ``SURNAME_READINGS`` or
+    pypinyin, or with the next character as a compound surname; a name with separators reads its
+    first character alone by pypinyin. Returns None when ``prefix`` does not start with a Han
+    character pypinyin can read (nothing can be said then). Example: "刘" → {"liu"}; "长" →
+    {"chang", "zhang"} (长 and 长孙); "单" → {"shan", "dan"} (a surname, or 单 in 单·买买提).
+    """
+    if not isinstance(prefix, str):
+        return None
+    text = unicodedata.normalize("NFKC", prefix).strip()
+    if not text or not _HAN.match(text) or not _convert(text[0]):
+        return None
+    first = text[0]
+    readings = {_convert(first)[0]}
+    if first in SURNAME_READINGS:
+        readings.add(SURNAME_READINGS[first])
+    readings.update(syllables[0] for compound, syllables in COMPOUND_SURNAMES.items()
+                    if compound[0] == first and compound.startswith(text[:2]))
+    return frozenset(readings)
+
+
+def pinyin_range(prefix) -> tuple[str, str] | None:
+    """A range (low, high) of ``name_pinyin`` holding every name that begins with ``prefix``:
+    low <= name_pinyin < high. None when ``first_syllables`` knows nothing. A search adds it to its
+    name condition so that PostgreSQL can read the pinyin index in order from ``low`` instead of
+    sorting every match (bench/README.md). Example: "刘" → ("liu", "liv")."""
+    readings = first_syllables(prefix)
+    if not readings:
+        return None
+    high = max(readings)
+    # Syllables end in a letter below "z" (vowels, n, g, r), so the next string stays in a-z.
+    return min(readings), high[:-1] + chr(ord(high[-1]) + 1)
 
 
 def name_pinyin(name, *, sep: str = "") -> str:

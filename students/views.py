@@ -29,7 +29,8 @@ ROSTER_SORTS = {"name": "name_pinyin", "-name": "-name_pinyin", "seat": "class_s
 # Search results sort by an expression rather than the column. Matches of a name, pinyin or initials
 # prefix sit together in pinyin order (every 张 is zhang…), but PostgreSQL assumes them spread evenly:
 # given the pinyin index it walks it from "a" until 50 matches turn up (837,000 rows, 5 s, for "张"
-# in a county). The expression leaves it the search indexes, then a sort of the matches only.
+# in a county). The expression leaves it the search indexes, then a sort of the matches only. A name
+# search bounded by its pinyin range (selectors.search_in_pinyin_order) keeps the column.
 SEARCH_SORTS = {**LIST_SORTS, "name": Lower("name_pinyin").asc(), "-name": Lower("name_pinyin").desc()}
 # A bureau's list can hold millions of students: count at most this many (xueji.lists.CappedPaginator).
 LIST_COUNT_CAP = 10_000
@@ -65,7 +66,8 @@ def student_list(request):
     qs = filterset.qs if filterset.is_bound and filterset.is_valid() else filterset.queryset
     q = search_recall(request) or request.GET.get("q", "")
     qs = selectors.student_search(qs, q)
-    qs, sort = sort_by(request, qs, SEARCH_SORTS if q.strip() else LIST_SORTS, "name")
+    sorts = SEARCH_SORTS if q.strip() and not selectors.search_in_pinyin_order(q) else LIST_SORTS
+    qs, sort = sort_by(request, qs, sorts, "name")
     context = {"filter": filterset, "sort": sort, "q": q, "can_create": "edit_students" in held_codenames(request.user),
                **paginate(request, qs, count_cap=LIST_COUNT_CAP)}
     return render(request, "students/student_list.html", context)

@@ -1,7 +1,7 @@
 """Name pinyin for search and sorting: students/pinyin.py (surname readings on top of pypinyin)."""
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from pypinyin import lazy_pinyin
 
@@ -12,6 +12,7 @@ from students.pinyin import (
     name_pinyin,
     name_syllables,
     normalise_pinyin_query,
+    pinyin_range,
 )
 
 
@@ -136,3 +137,48 @@ def test_fuzz_any_text_gives_lower_case_ascii(name):
     assert pinyin == "" or (pinyin.isascii() and pinyin.isalpha() and pinyin.islower())
     assert len(initials) <= len(pinyin)
     assert normalise_pinyin_query(pinyin) == pinyin
+
+
+@pytest.mark.parametrize("prefix, expected", [
+    ("刘", ("liu", "liv")), ("刘明", ("liu", "liv")), ("吕", ("lv", "lw")), ("欧阳", ("ou", "ov")),
+    ("曾", ("ceng", "zenh")),  # surname zeng, or 曾 read by pypinyin in a name with a middle dot
+    ("A", None), ("", None), ("·张", None), ("𠮷", None), (None, None),
+])
+def test_pinyin_range_of_a_search_prefix(prefix, expected):
+    assert pinyin_range(prefix) == expected
+
+
+# Characters whose reading depends on the position: surname table, compound surnames, polyphones.
+_AWKWARD = "刘长孙单于曾欧阳尉迟乐正区朴覃万俟重庆朝阳·• 张三Aü𠮷豈"
+
+
+@settings(max_examples=500, deadline=None, database=None)
+@example(name="朝阳·阿力")  # pypinyin reads 朝阳 zhaoyang, 朝 alone chao
+@example(name="单于飞")
+@given(name=st.one_of(st.text(alphabet=_AWKWARD, min_size=1, max_size=8), st.text(min_size=1, max_size=8)))
+def test_fuzz_every_name_lies_in_the_range_of_its_prefixes(name):
+    # What the search relies on: a name that begins with the text searched lies in its pinyin range.
+    pinyin = name_pinyin(name)
+    for end in range(1, len(name) + 1):
+        bounds = pinyin_range(name[:end])
+        if bounds is not None and name.strip() == name:
+            assert bounds[0] <= pinyin < bounds[1], (name, name[:end], bounds, pinyin)
+
+
+@pytest.mark.django_db
+def test_migration_recomputes_names_with_a_separator(cast):
+    import importlib
+
+    from django.apps import apps
+
+    from students.models import Student
+
+    from .helpers import make_student
+
+    migration = importlib.import_module("students.migrations.0008_recompute_pinyin_of_names_with_separators")
+    dotted, plain = (make_student(cast.registrar_a, cast.school_a, name=n) for n in ("朝阳·阿力", "朝小明"))
+    Student.objects.filter(pk=dotted.pk).update(name_pinyin="zhaoyangali", name_initials="zyal")  # the old reading
+    migration.recompute(apps, None)
+    dotted.refresh_from_db()
+    assert (dotted.name_pinyin, dotted.name_initials) == ("chaoyangali", "cyal")
+    assert Student.objects.get(pk=plain.pk).name_pinyin == name_pinyin("朝小明")

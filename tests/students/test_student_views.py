@@ -102,6 +102,13 @@ class TestList:
         assert names({"q": "zhang", "sort": "-name"}) == ["张伟", "张三", "张安"]
         assert names({"q": "zs"}) == ["张三"]
 
+    def test_a_name_search_finds_names_with_a_middle_dot(self, cast, client_for):
+        # The search bounds names by pinyin range (students.pinyin.pinyin_range); 朝阳 alone reads zhaoyang.
+        for name in ("朝阳·阿力", "朝小明", "赵明"):
+            make_student(cast.registrar_a, cast.school_a, name=name)
+        page = client_for(cast.county_approver).get(reverse("students:list"), {"q": "朝"}).context["page_obj"]
+        assert [s.name for s in page] == ["朝小明", "朝阳·阿力"]
+
     def test_a_bureau_list_counts_at_most_the_cap(self, cast, client_for, monkeypatch, student, active):
         monkeypatch.setattr("students.views.LIST_COUNT_CAP", 1)
         paginator = client_for(cast.county_approver).get(reverse("students:list")).context["page_obj"].paginator
