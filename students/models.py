@@ -61,7 +61,7 @@ class Student(models.Model):
 
     # 学生个人基本信息
     name = models.CharField("姓名", max_length=50)
-    name_pinyin = models.CharField("姓名拼音", max_length=200, blank=True, db_index=True)
+    name_pinyin = models.CharField("姓名拼音", max_length=200, blank=True)  # indexes in Meta
     name_initials = models.CharField("拼音首字母", max_length=50, blank=True, db_index=True)
     former_name = models.CharField("曾用名", max_length=50, blank=True)
     gender = models.CharField("性别", max_length=1, choices=codes.GENDER_CHOICES)
@@ -171,9 +171,15 @@ class Student(models.Model):
             models.Index(fields=["name", "gender", "birth_date"], name="student_name_gender_birth"),
             # Prefix search (LIKE 'x%') on PostgreSQL needs pattern operator classes whatever the
             # database collation; other backends ignore opclasses.
-            # (name_pinyin and name_initials have db_index, which on PostgreSQL adds a pattern-ops
-            # "_like" index of its own.)
+            # (name_initials has db_index, which on PostgreSQL adds a pattern-ops "_like" index of its own.)
             models.Index(fields=["name"], opclasses=["varchar_pattern_ops"], name="student_name_prefix"),
+            models.Index(fields=["name_pinyin"], opclasses=["varchar_pattern_ops"], name="student_pinyin_prefix"),
+            # Lists and name searches in pinyin order, answered from the index alone: the unit
+            # (school_path), the name, and status are tested in the index, so a city's search for
+            # 刘 (bounded by its pinyin range) reads 51 entries and no table row (0.2 ms instead of
+            # 23 ms of bitmaps), and a province's page 20 reads 1,000 entries (bench/README.md).
+            models.Index(fields=["name_pinyin", "school_path", "id"], include=["name", "status"],
+                         opclasses=["varchar_ops", "varchar_pattern_ops", "int8_ops"], name="student_pinyin_order"),
             # A bureau's list in pinyin order, deep pages included: PostgreSQL reads the unit's slice
             # of this index alone (no table rows, status included) and sorts it, 12 ms for a county's
             # page 20 instead of walking the whole pinyin index (130 ms); xueji.lists.CappedPaginator
