@@ -60,7 +60,7 @@ class StudentFilter(django_filters.FilterSet):
         user = request.user
         grants = grants_for(user, "view_students")
         self.filters["region"].queryset = self._regions(grants)
-        self.filters["school"].queryset = self._schools(user, grants, data or {})
+        self.filters["school"].queryset, region_first = self._schools(user, grants, data or {})
         school_id = (data or {}).get("school")
         classes = scoped(user, SchoolClass.objects.all(), "view_students").select_related("grade").only(
             "id", "name", "grade__stage", "grade__level", "number")
@@ -75,6 +75,8 @@ class StudentFilter(django_filters.FilterSet):
         # Choosing a region reloads the school choices (the previous school may lie outside it).
         self.form.fields["region"].widget.attrs["onchange"] = (
             "if (this.form.elements.school) this.form.elements.school.value = ''; this.form.requestSubmit()")
+        if region_first:
+            self.form.fields["school"].empty_label = "全部学校（先选区域，再选学校）"
         if not grants.region_paths:
             del self.form.fields["region"]  # a school's own staff: nothing to choose
 
@@ -89,18 +91,20 @@ class StudentFilter(django_filters.FilterSet):
         return Region.objects.filter(inside, is_active=True).only("code", "name", "level", "path").order_by("path")
 
     @staticmethod
-    def _schools(user, grants, data) -> QuerySet:
-        """School choices: all the user's schools when they are few (school or county staff, a
-        small city); else only the chosen region's schools, or the one school a link names."""
+    def _schools(user, grants, data) -> tuple[QuerySet, bool]:
+        """School choices, and whether the user must choose a (smaller) region first: the schools
+        of the user's scope, or of the chosen region, when there are at most SCHOOL_CHOICES_MAX;
+        else only the one school a link names."""
         schools = scoped(user, School.objects.all(), "view_students").only("id", "name").order_by("school_code")
-        above_county = any(len(path_codes(path)) < 3 for path in grants.region_paths)
-        if not above_county or schools.count() <= SCHOOL_CHOICES_MAX:
-            return schools
+        if not any(len(path_codes(path)) < 3 for path in grants.region_paths):
+            return schools, False  # no grant above a county: few schools, no count needed
         code, school_id = str(data.get("region") or ""), str(data.get("school") or "")
         region = Region.objects.filter(code=code).only("path").first() if code.isdigit() else None
         if region:
-            return schools.filter(path__startswith=region.path)
-        return schools.filter(pk=int(school_id)) if school_id.isdigit() else schools.none()
+            schools = schools.filter(path__startswith=region.path)
+        if schools.count() <= SCHOOL_CHOICES_MAX:
+            return schools, False
+        return (schools.filter(pk=int(school_id)) if school_id.isdigit() else schools.none()), True
 
     @staticmethod
     def _single_school(user) -> bool:

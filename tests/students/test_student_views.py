@@ -147,12 +147,20 @@ class TestRegionBeforeSchool:
         assert {"瑶海区第一小学", "蜀山区实验小学", "合肥市第一中学"} <= set(self.school_choices(response))
 
     def test_many_schools_wait_for_a_region(self, cast, client_for, monkeypatch, student):
-        monkeypatch.setattr("students.filters.SCHOOL_CHOICES_MAX", 1)
+        monkeypatch.setattr("students.filters.SCHOOL_CHOICES_MAX", 2)
         client = client_for(cast.province_approver)
         assert self.school_choices(client.get(reverse("students:list"))) == []
         response = client.get(reverse("students:list"), {"region": "340102"})
         assert self.school_choices(response) == ["瑶海区第一小学", "瑶海区第二小学"]
         assert student.name in response.content.decode()
+
+    def test_a_region_with_too_many_schools_waits_for_a_smaller_one(self, cast, client_for, monkeypatch):
+        monkeypatch.setattr("students.filters.SCHOOL_CHOICES_MAX", 2)
+        client = client_for(cast.province_approver)
+        city = client.get(reverse("students:list"), {"region": "340100"})
+        assert self.school_choices(city) == []
+        assert "先选区域" in city.content.decode()
+        assert self.school_choices(client.get(reverse("students:list"), {"region": "340104"})) == ["蜀山区实验小学"]
 
     def test_a_link_naming_one_school_still_filters(self, cast, client_for, monkeypatch, student):
         monkeypatch.setattr("students.filters.SCHOOL_CHOICES_MAX", 1)
