@@ -7,11 +7,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models.functions import Lower
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from schools.models import School, SchoolClass
 from xueji.access import get_for_user, has_unit_perm, held_codenames, require_unit_perm, scoped
 from xueji.lists import paginate, search_recall, search_redirect_url, sort_by, unit_filter
+from xueji.once import AlreadySubmitted, SubmissionToken
 
 from . import selectors, services
 from .filters import StudentFilter
@@ -33,6 +35,8 @@ ROSTER_SORTS = {"name": "name_pinyin", "-name": "-name_pinyin", "seat": "class_s
 SEARCH_SORTS = {**LIST_SORTS, "name": Lower("name_pinyin").asc(), "-name": Lower("name_pinyin").desc()}
 # A bureau's list can hold millions of students: count at most this many (xueji.lists.CappedPaginator).
 LIST_COUNT_CAP = 10_000
+# The purpose of the new-student form's one-time submission token (xueji.once).
+CREATE_FORM = "students:create"
 
 
 def _ip(request) -> str | None:
@@ -139,22 +143,36 @@ def _school_for_create(request) -> School | None:
 @login_required
 @require_http_methods(["GET", "POST"])
 def student_create(request):
-    """Enter a new student as a draft (the registrar of the school: edit_students)."""
+    """Enter a new student as a draft (the registrar of the school: edit_students).
+
+    The form sends once (xueji.once): a repeat of a saved form (double click, resent POST) writes
+    nothing and leads to the first one's record; a missing or forged token re-renders the form with
+    the input and a new token."""
     school = _school_for_create(request)
     if school is None:
         schools = scoped(request.user, School.objects.all(), "edit_students").order_by("school_code")
         return render(request, "students/choose_school.html", {"schools": schools})
     entry = StudentEntry(request.POST or None, school=school)
-    if request.method == "POST" and entry.is_valid():
+    once = SubmissionToken.for_request(request, CREATE_FORM)
+    if request.method == "POST" and not once.valid:
+        entry.form.add_error(None, once.invalid_message)  # re-rendered with the input and a new token
+    elif request.method == "POST" and entry.is_valid():
         data, members = entry.cleaned()
         try:
-            student = services.student_create(actor=request.user, school=school, data=data, members=members)
+            with once.claim() as claim:
+                student = services.student_create(actor=request.user, school=school, data=data, members=members)
+                claim.url = reverse("students:detail", args=[student.pk])
+        except AlreadySubmitted as repeat:
+            # A double click or a resent POST: the first one wrote the record (or is writing it).
+            messages.warning(request, repeat.message)
+            return redirect(repeat.url or "students:list")
         except ValidationError as exc:
-            _errors_to_form(entry, exc)
+            _errors_to_form(entry, exc)  # the token was released: the corrected form may be sent again
         else:
             messages.success(request, f"已保存学籍草稿：{student.name}")
-            return redirect("students:detail", pk=student.pk)
-    return render(request, "students/student_form.html", {"entry": entry, "school": school, "student": None})
+            return redirect(claim.url)
+    return render(request, "students/student_form.html",
+                  {"entry": entry, "school": school, "student": None, "once": once})
 
 
 def _errors_to_form(entry: StudentEntry, exc: ValidationError) -> None:
@@ -192,8 +210,6 @@ def student_update(request, pk: int):
 
 def _correction_url(student: Student) -> str:
     """Where to start a key-data correction for ``student`` (the transfers app's change form)."""
-    from django.urls import NoReverseMatch, reverse
-
     try:
         return reverse("transfers:change_new", kwargs={"kind": "key_data_correction", "student_pk": student.pk})
     except NoReverseMatch:
