@@ -54,39 +54,57 @@ class AgeWindow:
         return "too_young"
 
 
-def age_window(entry_year: int, province_code: str | None = None, *, rule=None) -> AgeWindow:
+# ``rule`` not given: look the province's rule up (``rule=None`` says "no provincial rule").
+_LOOK_UP = object()
+
+
+def province_rule(province_code: str | None):
+    """The ``EnrolmentAgeRule`` of province ``province_code`` (2 or 6 digits), or None when the
+    province keeps the default window (or no code is given). One query when a code is given."""
+    if not province_code:
+        return None
+    from .models import EnrolmentAgeRule
+
+    return EnrolmentAgeRule.objects.filter(province_id=province_code[:2] + "0000").first()
+
+
+def age_window(entry_year: int, province_code: str | None = None, *, rule=_LOOK_UP) -> AgeWindow:
     """The window for first-grade entry in ``entry_year`` (September) in province ``province_code``.
 
-    ``province_code`` is 2 digits ("34") or a 6-digit province code ("340000"); ``rule`` an
-    ``EnrolmentAgeRule`` already loaded (skips the query). Without a provincial rule the default
-    September 1 – October 31 of (entry_year − 6) applies. One query when ``rule`` is not given.
+    ``province_code`` is 2 digits ("34") or a 6-digit province code ("340000"); ``rule`` the
+    province's ``EnrolmentAgeRule`` already loaded, or None for a province known to have none
+    (either skips the query). Without a provincial rule the default September 1 – October 31 of
+    (entry_year − 6) applies. One query when ``rule`` is not given and ``province_code`` is.
     """
-    if rule is None and province_code:
-        from .models import EnrolmentAgeRule
-
-        rule = EnrolmentAgeRule.objects.filter(province_id=province_code[:2] + "0000").first()
+    if rule is _LOOK_UP:
+        rule = province_rule(province_code)
     sm, sd, em, ed = (rule.start_month, rule.start_day, rule.end_month, rule.end_day) if rule else DEFAULT_WINDOW
     year = entry_year - 6
     return AgeWindow(_safe_date(year, sm, sd), _safe_date(year, em, ed))
 
 
-def first_grade_age_check(birth_date: datetime.date, entry_year: int, province_code: str | None) -> None:
+def first_grade_age_check(birth_date: datetime.date, entry_year: int, province_code: str | None, *,
+                          rule=_LOOK_UP) -> None:
     """Refuse a child too young for first grade in ``entry_year``.
 
     Returns None when the child may enter (with or without the liability form); raises
     ``ValidationError`` (on field "birth_date", message in Chinese) when the child was born after
-    the province's window. The student form and registration call this for primary grade 1.
+    the province's window. ``rule`` as for ``age_window`` (a caller checking many children loads
+    it once with ``province_rule``). The student form (students.forms.StudentForm) and
+    registration call this for primary grade 1.
     """
-    window = age_window(entry_year, province_code)
+    window = age_window(entry_year, province_code, rule=rule)
     if window.classify(birth_date) == "too_young":
         raise ValidationError({"birth_date": (
             f"该生出生于{birth_date:%Y年%m月%d日}，晚于{window.end:%Y年%m月%d日}，"
             f"未达到{entry_year}年秋季一年级入学年龄，本学年不能注册为一年级新生")})
 
 
-def liability_form_needed(birth_date: datetime.date, entry_year: int, province_code: str | None) -> bool:
-    """True when a first-grade child entering in ``entry_year`` needs the liability form."""
-    return age_window(entry_year, province_code).classify(birth_date) == "form"
+def liability_form_needed(birth_date: datetime.date, entry_year: int, province_code: str | None, *,
+                          rule=_LOOK_UP) -> bool:
+    """True when a first-grade child entering in ``entry_year`` needs the liability form
+    (``rule`` as for ``age_window``)."""
+    return age_window(entry_year, province_code, rule=rule).classify(birth_date) == "form"
 
 
 def entry_year_of(student, today: datetime.date | None = None) -> int:

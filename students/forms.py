@@ -19,12 +19,20 @@ booleans take True/False; dates take ``date`` or text YYYYMMDD / YYYY-MM-DD.
 import copy
 import re
 from datetime import date
+from types import SimpleNamespace
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.urls import reverse_lazy
 from django.utils import timezone
 
+from agreements.rules import (
+    entry_year_of,
+    first_grade_age_check,
+    is_first_grade,
+    liability_form_needed,
+    province_rule,
+)
 from schools.models import Grade, Region, SchoolClass
 
 from .models import KEY_DATA_FIELDS, FamilyMember, ProblemRecord, Student, mask_id_number
@@ -130,6 +138,10 @@ class StudentForm(forms.ModelForm):
     ``instance``: the record being edited; when it is registered (not a draft) the key data and
     the grade are shown but not editable (they change only by key-data correction / status change).
     ``regions``: a ``RegionCodes`` (the import preloads one). Errors are Chinese, per field.
+    A new or draft primary first-grader too young for first grade in the entry year (入学年月, else
+    the current school year) is refused on 出生日期 (agreements.rules.first_grade_age_check, the
+    school's province window, loaded once per form); ``needs_liability_form()`` tells whether the
+    child needs the liability form before registration.
     """
 
     homepage = forms.URLField(label="主页地址", max_length=200, required=False, assume_scheme="https")
@@ -267,7 +279,42 @@ class StudentForm(forms.ModelForm):
                 self.add_error("entry_mode", "高中阶段入学方式为21/22/23/99，义务教育阶段为11/12")
         if cleaned.get("inclusive_class", "0") not in ("", "0") and cleaned.get("disability_type") in ("", "0"):
             self.add_error("disability_type", "随班就读的学生须填写残疾类型")
+        self._clean_first_grade_age(cleaned)
         return cleaned
+
+    def _first_grade_entry(self, cleaned) -> tuple[date, int] | None:
+        """(birth date, entry year) when the record is a primary first-grader whose age the
+        first-grade rule judges, else None. A registered record's birth date and grade are not
+        editable here, so only new records and drafts are judged."""
+        if self.fields["birth_date"].disabled or "birth_date" in self.errors or "entry_month" in self.errors:
+            return None
+        grade, birth_date = cleaned.get("grade"), cleaned.get("birth_date")
+        if not grade or not birth_date or not is_first_grade(SimpleNamespace(grade=grade)):
+            return None
+        return birth_date, entry_year_of(SimpleNamespace(entry_month=cleaned.get("entry_month", "")))
+
+    def _age_rule(self):
+        # The school's province rule, loaded once per form: the import re-binds one form per file.
+        if not hasattr(self, "_age_rule_cache"):
+            self._age_rule_cache = province_rule(self.school.province_code)
+        return self._age_rule_cache
+
+    def _clean_first_grade_age(self, cleaned) -> None:
+        """A child too young for first grade is refused at entry (agreements.rules, the province's
+        window for the entry year from 入学年月), next to 出生日期; registration refuses it too."""
+        entry = self._first_grade_entry(cleaned)
+        if entry is None:
+            return
+        try:
+            first_grade_age_check(*entry, self.school.province_code, rule=self._age_rule())
+        except ValidationError as exc:
+            self.add_error(None, exc)  # keyed on "birth_date"
+
+    def needs_liability_form(self) -> bool:
+        """After ``is_valid()``: True when the record is a first-grader born inside the province's
+        window, who needs the liability form (未满六周岁入学责任书) signed before registration."""
+        entry = self._first_grade_entry(self.cleaned_data) if self.is_valid() else None
+        return entry is not None and liability_form_needed(*entry, self.school.province_code, rule=self._age_rule())
 
     def _get_validation_exclusions(self):
         # The ModelChoiceFields have already fetched grade and class; the model's own foreign-key

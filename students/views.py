@@ -7,16 +7,18 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models.functions import Lower
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from schools.models import School, SchoolClass
 from xueji.access import get_for_user, has_unit_perm, held_codenames, require_unit_perm, scoped
 from xueji.lists import paginate, search_recall, search_redirect_url, sort_by, unit_filter
+from xueji.once import AlreadySubmitted, SubmissionToken
 
 from . import selectors, services
 from .filters import StudentFilter
 from .forms import ArchiveItemForm, ProblemResolveForm, ReasonForm, StudentEntry
-from .models import ArchiveItem, FamilyMember, ProblemRecord, Student
+from .models import ArchiveItem, FamilyMember, ProblemRecord, Student, StudentStatus
 from .validators import id_number_birth_date, id_number_gender, validate_id_for_type
 
 LIST_SORTS = {
@@ -34,6 +36,12 @@ ROSTER_SORTS = {"name": "name_pinyin", "-name": "-name_pinyin", "seat": "class_s
 SEARCH_SORTS = {**LIST_SORTS, "name": Lower("name_pinyin").asc(), "-name": Lower("name_pinyin").desc()}
 # A bureau's list can hold millions of students: count at most this many (xueji.lists.CappedPaginator).
 LIST_COUNT_CAP = 10_000
+# The purpose of the new-student form's one-time submission token (xueji.once).
+CREATE_FORM = "students:create"
+# Shown after saving, and on the record page, for a first-grader born inside the province's window
+# (agreements.rules.liability_form_needed); registration refuses the child until the form is signed.
+LIABILITY_NOTICE = ("该生未满六周岁入学：提交注册前，须签订《未满六周岁入学责任书》"
+                    "（监护人签字并经学校确认）。")
 
 
 def _ip(request) -> str | None:
@@ -141,22 +149,43 @@ def _school_for_create(request) -> School | None:
 @login_required
 @require_http_methods(["GET", "POST"])
 def student_create(request):
-    """Enter a new student as a draft (the registrar of the school: edit_students)."""
+    """Enter a new student as a draft (the registrar of the school: edit_students).
+
+    The form sends once (xueji.once): a repeat of a saved form (double click, resent POST) writes
+    nothing and leads to the first one's record; a missing or forged token re-renders the form with
+    the input and a new token. A first-grader born inside the province's window is saved with a
+    notice that the liability form is needed before registration."""
     school = _school_for_create(request)
     if school is None:
         schools = scoped(request.user, School.objects.all(), "edit_students").order_by("school_code")
         return render(request, "students/choose_school.html", {"schools": schools})
     entry = StudentEntry(request.POST or None, school=school)
-    if request.method == "POST" and entry.is_valid():
+    once = SubmissionToken.for_request(request, CREATE_FORM)
+    if request.method == "POST" and not once.valid:
+        entry.form.add_error(None, once.invalid_message)  # re-rendered with the input and a new token
+    elif request.method == "POST" and entry.is_valid():
         data, members = entry.cleaned()
         try:
-            student = services.student_create(actor=request.user, school=school, data=data, members=members)
+            with once.claim() as claim:
+                student = services.student_create(actor=request.user, school=school, data=data, members=members)
+                claim.url = reverse("students:detail", args=[student.pk])
+        except AlreadySubmitted as repeat:
+            # A double click or a resent POST: the first one wrote the record (or is writing it).
+            messages.warning(request, repeat.message)
+            return redirect(repeat.url or "students:list")
         except ValidationError as exc:
-            _errors_to_form(entry, exc)
+            _errors_to_form(entry, exc)  # the token was released: the corrected form may be sent again
         else:
             messages.success(request, f"已保存学籍草稿：{student.name}")
-            return redirect("students:detail", pk=student.pk)
-    return render(request, "students/student_form.html", {"entry": entry, "school": school, "student": None})
+            _liability_message(request, entry)
+            return redirect(claim.url)
+    return render(request, "students/student_form.html",
+                  {"entry": entry, "school": school, "student": None, "once": once})
+
+
+def _liability_message(request, entry: StudentEntry) -> None:
+    if entry.form.needs_liability_form():
+        messages.warning(request, LIABILITY_NOTICE)
 
 
 def _errors_to_form(entry: StudentEntry, exc: ValidationError) -> None:
@@ -170,7 +199,8 @@ def _errors_to_form(entry: StudentEntry, exc: ValidationError) -> None:
 @login_required
 @require_http_methods(["GET", "POST"])
 def student_update(request, pk: int):
-    """Edit a record: drafts fully; registered records except key data (those need a correction)."""
+    """Edit a record: drafts fully; registered records except key data (those need a correction).
+    A draft first-grader is judged by the first-grade age rule as on entry."""
     student = _students(request, "edit_students", pk)
     entry = StudentEntry(request.POST or None, school=student.school, instance=student)
     reason_form = ReasonForm(request.POST or None)
@@ -186,6 +216,7 @@ def student_update(request, pk: int):
                 _errors_to_form(entry, exc)
         else:
             messages.success(request, "已保存修改。")
+            _liability_message(request, entry)
             return redirect("students:detail", pk=student.pk)
     return render(request, "students/student_form.html",
                   {"entry": entry, "school": student.school, "student": student, "reason_form": reason_form,
@@ -194,8 +225,6 @@ def student_update(request, pk: int):
 
 def _correction_url(student: Student) -> str:
     """Where to start a key-data correction for ``student`` (the transfers app's change form)."""
-    from django.urls import NoReverseMatch, reverse
-
     try:
         return reverse("transfers:change_new", kwargs={"kind": "key_data_correction", "student_pk": student.pk})
     except NoReverseMatch:
@@ -256,7 +285,26 @@ def student_detail(request, pk: int):
         "can_edit": has_unit_perm(request.user, "edit_students", student),
         "can_reveal": has_unit_perm(request.user, "reveal_id_number", student),
         "correction_url": _correction_url(student),
+        "liability": _liability_notice(student),
     })
+
+
+def _liability_notice(student: Student) -> dict | None:
+    """For a draft first-grader born inside the province's window whose liability form is not
+    signed yet: {"text", "form" (the Agreement or None when not issued)}. Else None. Queries: the
+    province's rule and the form (with its signatures), for such drafts only."""
+    from agreements.models import AgreementStatus
+    from agreements.rules import entry_year_of, is_first_grade, liability_form_needed
+    from agreements.selectors import liability_form_of
+
+    if student.status != StudentStatus.DRAFT or not is_first_grade(student):
+        return None
+    if not liability_form_needed(student.birth_date, entry_year_of(student), student.province_code):
+        return None
+    form = liability_form_of(student.pk)
+    if form is not None and form.status == AgreementStatus.SIGNED:
+        return None
+    return {"text": LIABILITY_NOTICE, "form": form}
 
 
 @login_required

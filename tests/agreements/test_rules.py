@@ -9,6 +9,7 @@ from agreements.rules import (
     age_window,
     first_grade_age_check,
     liability_form_needed,
+    province_rule,
     school_year_of,
     school_year_period,
 )
@@ -74,6 +75,20 @@ class TestProvincialWindow:
         with pytest.raises(ValidationError):
             enrolment_age_rule_set(actor=cast.system_admin, province=cast.regions["340000"],
                                    start_month=10, start_day=1, end_month=9, end_day=1)
+
+    def test_a_rule_loaded_once_serves_many_checks_without_queries(self, cast, django_assert_num_queries):
+        enrolment_age_rule_set(actor=cast.system_admin, province=cast.regions["340000"],
+                               start_month=9, start_day=1, end_month=12, end_day=31)
+        with django_assert_num_queries(1):
+            rule = province_rule("34")
+        with django_assert_num_queries(0):
+            assert first_grade_age_check(D(2020, 12, 1), 2026, "34", rule=rule) is None
+            assert liability_form_needed(D(2020, 12, 1), 2026, "34", rule=rule)
+            # rule=None: a province known to keep the default window (no query either).
+            assert not liability_form_needed(D(2020, 12, 1), 2026, "34", rule=None)
+            with pytest.raises(ValidationError):
+                first_grade_age_check(D(2020, 12, 1), 2026, "34", rule=None)
+        assert province_rule("42") is None and province_rule("") is None
 
     def test_only_the_provinces_system_admin_sets_it(self, cast):
         from django.core.exceptions import PermissionDenied

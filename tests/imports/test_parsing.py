@@ -127,6 +127,21 @@ class TestRowErrors:
         assert all(r == 3 for r, c, m in messages(result))
         assert "“火星族”不是有效的民族" in " ".join(m for r, c, m in messages(result))
 
+    def test_a_first_grader_too_young_is_refused_at_the_birth_date(self, cast):
+        from datetime import date
+
+        from django.utils import timezone
+
+        from agreements.rules import school_year_of
+        from tests.students.helpers import id_number
+
+        birth = date(school_year_of(timezone.localdate()) - 6, 11, 15)  # after the default window
+        rows = student_rows(2)
+        rows[1] |= {"出生日期": f"{birth:%Y%m%d}", "性别": "男", "身份证件号": id_number(birth=birth, gender="1")}
+        result = check(cast, xlsx_bytes(rows))
+        [(row, column, message)] = messages(result)
+        assert (row, column) == (3, "出生日期") and "一年级入学年龄" in message
+
     def test_an_id_number_that_disagrees_with_the_birth_date(self, cast):
         rows = student_rows(1)
         rows[0]["出生日期"] = "20000101"

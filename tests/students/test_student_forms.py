@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 
 from schools.models import Region
-from students.forms import NATIONAL_COLUMNS, RegionCodes, StudentEntry, entry_data
+from students.forms import NATIONAL_COLUMNS, RegionCodes, StudentEntry, StudentForm, entry_data
 
 from .helpers import id_number
 
@@ -89,7 +89,84 @@ def test_two_members_are_required(cast):
 def test_preloaded_regions_cost_no_queries(cast, django_assert_max_num_queries):
     regions = RegionCodes.preload()
     student, members = values(cast.school_a, hukou_region_code="340104")
-    with django_assert_max_num_queries(2):
-        # 1. the grade  2. the class (ModelChoiceField lookups); regions come from the preloaded table
+    with django_assert_max_num_queries(3):
+        # 1. the grade  2. the class (ModelChoiceField lookups)  3. the province's first-grade age
+        # rule (the record is a first-grader); regions come from the preloaded table
         entry = StudentEntry(entry_data(student, members), school=cast.school_a, regions=regions)
         assert entry.is_valid(), entry.errors_by_column()
+
+
+# --- the first-grade age (agreements.rules) ------------------------------------------------------
+
+
+def first_grader(school, birth: date, **overrides):
+    """A primary first-grader entering in September 2026 (window by default 2020-09-01 – 10-31)."""
+    fields = {"birth_date": birth.isoformat(), "id_number": id_number(birth=birth, gender="2"),
+              "entry_month": "202609", **overrides}
+    return values(school, **fields)
+
+
+def test_a_first_grader_too_young_is_refused_next_to_the_birth_date(cast):
+    student, members = first_grader(cast.school_a, date(2020, 11, 1))
+    entry = StudentEntry(entry_data(student, members), school=cast.school_a)
+    assert not entry.is_valid()
+    assert list(entry.form.errors) == ["birth_date"]
+    message = entry.form.errors["birth_date"][0]
+    assert "晚于2020年10月31日" in message and "未达到2026年秋季一年级入学年龄" in message
+    assert dict(entry.errors_by_column())["出生日期"] == message
+
+
+@pytest.mark.parametrize("birth, needs_form", [
+    (date(2020, 8, 31), False), (date(2020, 9, 1), True), (date(2020, 10, 31), True), (date(2019, 12, 1), False)])
+def test_a_first_grader_up_to_the_window_end_is_accepted(cast, birth, needs_form):
+    student, members = first_grader(cast.school_a, birth)
+    entry = StudentEntry(entry_data(student, members), school=cast.school_a)
+    assert entry.is_valid(), entry.errors_by_column()
+    assert entry.form.needs_liability_form() is needs_form
+
+
+def test_the_provinces_own_window_applies(cast):
+    from agreements.services import enrolment_age_rule_set
+
+    enrolment_age_rule_set(actor=cast.system_admin, province=cast.regions["340000"],
+                           start_month=9, start_day=1, end_month=12, end_day=31)
+    student, members = first_grader(cast.school_a, date(2020, 11, 1))
+    entry = StudentEntry(entry_data(student, members), school=cast.school_a)
+    assert entry.is_valid(), entry.errors_by_column()
+    assert entry.form.needs_liability_form()
+
+
+def test_without_an_entry_month_the_current_school_year_is_the_entry_year(cast):
+    from django.utils import timezone
+
+    from agreements.rules import school_year_of
+
+    year = school_year_of(timezone.localdate())
+    student, members = first_grader(cast.school_a, date(year - 6, 11, 1), entry_month="")
+    assert not StudentEntry(entry_data(student, members), school=cast.school_a).is_valid()
+
+
+def test_other_grades_are_not_judged_by_the_first_grade_rule(cast):
+    second = cast.school_a.classes.get(grade__level=2, number=1)
+    student, members = first_grader(cast.school_a, date(2020, 11, 1), grade=second.grade_id,
+                                    school_class=second.pk)
+    entry = StudentEntry(entry_data(student, members), school=cast.school_a)
+    assert entry.is_valid(), entry.errors_by_column()
+    assert not entry.form.needs_liability_form()
+
+
+def test_a_form_re_bound_to_many_rows_loads_the_provinces_rule_once(cast):
+    """The import validates a whole file with one re-bound StudentForm (imports.parsing)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    rows = [entry_data(*first_grader(cast.school_a, birth))
+            for birth in (date(2020, 3, 5), date(2020, 9, 5), date(2020, 12, 5))]
+    form = StudentForm(rows[0], school=cast.school_a, regions=RegionCodes.preload())
+    with CaptureQueriesContext(connection) as queries:
+        verdicts = []
+        for data in rows:
+            form.data, form._errors = data, None
+            verdicts.append(form.is_valid())
+    assert verdicts == [True, True, False] and "birth_date" in form.errors
+    assert sum("enrolmentagerule" in q["sql"].lower() for q in queries.captured_queries) == 1

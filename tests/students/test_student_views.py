@@ -9,6 +9,8 @@ from django.urls import reverse
 from audits.models import AuditEvent
 from students.forms import entry_data
 from students.models import Student, StudentStatus
+from students.views import CREATE_FORM
+from xueji.once import FIELD, issue
 
 from .helpers import id_number, make_student
 
@@ -25,14 +27,16 @@ def active(cast):
     return make_student(cast.registrar_a, cast.school_a, status=StudentStatus.ACTIVE, name="王小红", gender="2")
 
 
-def form_post(cast, *, school=None, **overrides):
+def form_post(cast, *, school=None, user=None, **overrides):
+    """The new-student form as posted by ``user`` (default registrar_a), with a genuine one-time token."""
     school = school or cast.school_a
     school_class = school.classes.order_by("grade__level", "number").first()
     student = {"name": "赵小虎", "gender": "1", "birth_date": "2018-03-05", "id_type": "1",
                "id_number": id_number(), "ethnicity": "01", "nationality": "CHN", "hk_macau_taiwan_overseas": "00",
                "health": "10", "political_status": "13", "grade": school_class.grade_id,
                "school_class": school_class.pk, "study_mode": "1", "student_source": "1", "left_behind": "0",
-               "disability_type": "0", "inclusive_class": "0", "entry_month": "202409", "school_id": school.pk}
+               "disability_type": "0", "inclusive_class": "0", "entry_month": "202409", "school_id": school.pk,
+               FIELD: issue(CREATE_FORM, str((user or cast.registrar_a).pk))}
     student.update(overrides)
     members = [{"name": "赵大", "relation": "51", "is_guardian": True, "id_type": "1",
                 "id_number": id_number(birth=date(1985, 1, 1))},
