@@ -9,15 +9,8 @@ from django.utils import timezone
 from audits.models import AuditEvent
 from audits.services import audit_record
 
+from .client_ip import client_ip
 from .selectors import account_unit
-
-
-def _ip(request):
-    # Prefer the address axes resolved (it honours the AXES_IPWARE_* proxy settings), so the audit
-    # log and the lockout name the same client.
-    if request is None:
-        return None
-    return getattr(request, "axes_ip_address", None) or request.META.get("REMOTE_ADDR")
 
 # Django's own receiver saves last_login through user.save(), which would add an empty User history
 # row at every login (last_login is excluded from history). The login is in the audit log instead.
@@ -37,14 +30,14 @@ def update_last_login_without_history(sender, user, **kwargs):
 @receiver(user_logged_in)
 def on_login(sender, request, user, **kwargs):
     audit_record(actor=user, kind=AuditEvent.Kind.LOGIN_SUCCESS, unit=account_unit(user),
-                 ip_address=_ip(request), message="登录成功")
+                 ip_address=client_ip(request), message="登录成功")
 
 
 @receiver(user_logged_out)
 def on_logout(sender, request, user, **kwargs):
     if user is not None:
         audit_record(actor=user, kind=AuditEvent.Kind.LOGOUT, unit=account_unit(user),
-                     ip_address=_ip(request), message="退出登录")
+                     ip_address=client_ip(request), message="退出登录")
 
 
 def _named_account_unit(username: str):
@@ -60,7 +53,7 @@ def _named_account_unit(username: str):
 def on_login_failed(sender, credentials, request=None, **kwargs):
     username = str(credentials.get("username", ""))[:150]
     audit_record(actor=None, username=username, kind=AuditEvent.Kind.LOGIN_FAILURE, unit=_named_account_unit(username),
-                 ip_address=_ip(request), message="登录失败")
+                 ip_address=client_ip(request), message="登录失败")
 
 
 @receiver(user_locked_out)
