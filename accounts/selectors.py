@@ -26,6 +26,20 @@ def managed_users(actor) -> QuerySet:
     )
 
 
+def account_unit(user):
+    """The unit under which events of ``user``'s account are placed in the audit log.
+
+    The account's home region; for an account without one (a guardian) the school of the child
+    linked first (agreements.GuardianLink); None when neither exists. Takes a saved User; at most
+    one query (the home region, or the guardian's first link with its school).
+    Source: DESIGN.md §7 (every access event is audited) and audits.selectors (who reads it).
+    """
+    if user.home_region_id:
+        return user.home_region
+    link = user.guardian_links.select_related("student__school").order_by("created_at", "pk").first()
+    return link.student.school if link is not None else None
+
+
 def managed_user(actor, username: str) -> User | None:
     """The account ``username`` if ``actor`` manages it (see ``managed_users``), else None."""
     return scoped(actor, User.objects.all(), "manage_roles").filter(username=username).first()

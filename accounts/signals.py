@@ -9,14 +9,8 @@ from django.utils import timezone
 from audits.models import AuditEvent
 from audits.services import audit_record
 
-
-def _ip(request):
-    # Prefer the address axes resolved (it honours the AXES_IPWARE_* proxy settings), so the audit
-    # log and the lockout name the same client.
-    if request is None:
-        return None
-    return getattr(request, "axes_ip_address", None) or request.META.get("REMOTE_ADDR")
-
+from .client_ip import client_ip
+from .selectors import account_unit
 
 # Django's own receiver saves last_login through user.save(), which would add an empty User history
 # row at every login (last_login is excluded from history). The login is in the audit log instead.
@@ -35,34 +29,35 @@ def update_last_login_without_history(sender, user, **kwargs):
 
 @receiver(user_logged_in)
 def on_login(sender, request, user, **kwargs):
-    audit_record(actor=user, kind=AuditEvent.Kind.LOGIN_SUCCESS, unit=user.home_region, ip_address=_ip(request),
-                 message="登录成功")
+    audit_record(actor=user, kind=AuditEvent.Kind.LOGIN_SUCCESS, unit=account_unit(user),
+                 ip_address=client_ip(request), message="登录成功")
 
 
 @receiver(user_logged_out)
 def on_logout(sender, request, user, **kwargs):
     if user is not None:
-        audit_record(actor=user, kind=AuditEvent.Kind.LOGOUT, unit=user.home_region, ip_address=_ip(request),
-                     message="退出登录")
+        audit_record(actor=user, kind=AuditEvent.Kind.LOGOUT, unit=account_unit(user),
+                     ip_address=client_ip(request), message="退出登录")
 
 
-def _home_region(username: str):
-    # Failed logins are shown under the account's region when the account exists (unknown names: none).
+def _named_account_unit(username: str):
+    # Failed logins are placed under the named account's unit when the account exists; a name that
+    # is no account leaves the event without a region (read at the top of the tree, audits.selectors).
     from .models import User
 
     user = User.objects.filter(username=username).select_related("home_region").first()
-    return user.home_region if user else None
+    return account_unit(user) if user else None
 
 
 @receiver(user_login_failed)
 def on_login_failed(sender, credentials, request=None, **kwargs):
     username = str(credentials.get("username", ""))[:150]
-    audit_record(actor=None, username=username, kind=AuditEvent.Kind.LOGIN_FAILURE, unit=_home_region(username),
-                 ip_address=_ip(request), message="登录失败")
+    audit_record(actor=None, username=username, kind=AuditEvent.Kind.LOGIN_FAILURE, unit=_named_account_unit(username),
+                 ip_address=client_ip(request), message="登录失败")
 
 
 @receiver(user_locked_out)
 def on_locked_out(sender, request, username, ip_address, **kwargs):
     name = str(username or "")[:150]
-    audit_record(actor=None, username=name, kind=AuditEvent.Kind.LOCKOUT, unit=_home_region(name),
+    audit_record(actor=None, username=name, kind=AuditEvent.Kind.LOCKOUT, unit=_named_account_unit(name),
                  ip_address=ip_address, message="连续登录失败，账号已锁定")

@@ -9,7 +9,9 @@ from django.urls import reverse_lazy
 from audits.models import AuditEvent
 from audits.services import audit_record
 
+from .client_ip import client_ip
 from .forms import LoginForm, XuejiPasswordChangeForm
+from .selectors import account_unit
 
 
 class LoginView(auth_views.LoginView):
@@ -47,8 +49,8 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         user._history_user = user
         user._change_reason = "首次登录修改密码" if first_change else "修改密码"
         response = super().form_valid(form)
-        audit_record(actor=user, kind=AuditEvent.Kind.PASSWORD_CHANGE, unit=user.home_region,
-                     message=user._change_reason, ip_address=self.request.META.get("REMOTE_ADDR"))
+        audit_record(actor=user, kind=AuditEvent.Kind.PASSWORD_CHANGE, unit=account_unit(user),
+                     message=user._change_reason, ip_address=client_ip(self.request))
         messages.success(self.request, "密码已修改。")
         return response
 

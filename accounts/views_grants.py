@@ -21,6 +21,7 @@ from xueji.forms import add_service_error
 from xueji.lists import paginate, sort_by
 
 from . import selectors, services
+from .client_ip import client_ip
 from .filters import UserGrantFilter
 from .forms_grants import AccountCreateForm, RevokeForm, RoleGrantForm
 from .models import SEPARATED_ROLES
@@ -31,10 +32,6 @@ OPTIONS_LIMIT = 30
 USER_SORTS = {"username": "username", "-username": "-username", "real_name": "real_name",
               "region": "home_region__path"}
 SORT_CHOICES = [("username", "按用户名"), ("real_name", "按姓名"), ("region", "按所属地区")]
-
-
-def _client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR")
 
 
 def _require_manage_roles(user) -> None:
@@ -88,7 +85,7 @@ def grant_create(request):
         unit = selectors.unit_for_manager(request.user, data["unit_kind"], data["unit_pk"])
         try:
             grant = services.role_grant(actor=request.user, user=data["user"], role=data["role"], unit=unit,
-                                        ip_address=_client_ip(request))
+                                        ip_address=client_ip(request))
         except ValidationError as exc:
             add_service_error(form, exc)
         else:
@@ -109,7 +106,7 @@ def grant_revoke(request, pk: int):
     if request.method == "POST" and form.is_valid():
         description = str(grant)
         services.role_revoke(actor=request.user, grant=grant, reason=form.cleaned_data["reason"],
-                             ip_address=_client_ip(request))
+                             ip_address=client_ip(request))
         messages.success(request, f"已撤销：{description}")
         return redirect(f"{reverse('accounts:grant_list')}?{urlencode({'q': grant.user.username})}")
     return render(request, "accounts/grant_revoke.html", {"form": form, "grant": grant})

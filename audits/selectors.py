@@ -1,5 +1,15 @@
 """Scoped reads for the audit administrator: the audit log and the change history.
 
+Where an audit event belongs (DESIGN.md §1, §3, §7): every event is placed in a region when it is
+recorded (``audits.services.audit_record``): the unit concerned, else the acting account's unit
+(``accounts.selectors.account_unit``: its home region, or for a guardian the school of the child
+linked first), and for a failed login or lockout the unit of the account named, when it exists.
+An audit administrator reads the events placed in the subtree of a region where they hold
+``read_audit``, like every other scoped read. What is left has no region at all: failed logins of
+names that are no account, the daily heartbeat, anonymous requests. Those concern the whole system,
+so they belong to the top of the tree: an audit administrator granted on a province (a region
+without a parent) reads them too; one granted lower down does not.
+
 The change history is django-simple-history's tables of the audited models. Each table is scoped
 by the region path the row carried or reaches (a school's ``path``, a student's ``school_path``,
 a grade's school, a grant's unit, an account's home region), and the tables are merged with one
@@ -10,23 +20,64 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import CharField, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.http import Http404
 
 from accounts.models import RoleGrant, User
 from schools.models import Grade, School, SchoolClass
 from students.models import Student, mask_id_number
-from xueji.access import grants_for, scoped
+from xueji.access import Grants, grants_for, grants_prefetch, scope_q
+from xueji.scope import path_codes
 
 from .models import AuditEvent
 
 
-def event_list(user) -> QuerySet:
-    """Audit events whose unit lies where ``user`` holds ``read_audit``, newest first.
+def _holds_top_region(grants: Grants) -> bool:
+    # A province (a region without a parent) has a one-code path: the top of the tree.
+    return any(len(path_codes(path)) == 1 for path in grants.region_paths)
 
-    Events without a unit (failed logins of unknown names, system heartbeats) have no path and
-    belong to no region's audit administrator.
+
+def _event_scope(grants: Grants) -> Q:
+    """Events inside ``grants``: those placed in their regions' subtrees, and the events without
+    a region when a grant is on a province (see the module docstring)."""
+    q = scope_q(AuditEvent, grants)
+    if _holds_top_region(grants):
+        q |= Q(unit_path="")
+    return q
+
+
+def _event_in(event: AuditEvent, grants: Grants) -> bool:
+    if not event.unit_path:
+        return _holds_top_region(grants)
+    return any(event.unit_path.startswith(path) for path in grants.region_paths)
+
+
+def event_list(user) -> QuerySet:
+    """Audit events ``user`` may read as audit administrator (``read_audit``), newest first.
+
+    Events placed in the subtree of a region where ``user`` holds ``read_audit``; with a grant on
+    a province also the events without a region (module docstring). One query; none for anyone
+    without ``read_audit``.
     """
-    return scoped(user, AuditEvent.objects.all(), "read_audit").order_by("-created_at", "-id")
+    return AuditEvent.objects.filter(_event_scope(grants_for(user, "read_audit"))).order_by("-created_at", "-id")
+
+
+def event_for_user(user, pk: int) -> AuditEvent:
+    """The audit event ``pk`` for its detail page: the access rule of every page (xueji.access).
+
+    Raises Http404 when the event does not exist or lies outside every unit of ``user`` (for an
+    event without a region: unless ``user`` holds some role on a province), PermissionDenied when
+    it lies inside but ``user`` does not hold ``read_audit`` there. Two queries (the user's grants,
+    the event).
+    """
+    grants_prefetch(user)
+    event = AuditEvent.objects.filter(_event_scope(grants_for(user)), pk=pk).first()
+    if event is None:
+        raise Http404("对象不存在或不在您的管辖范围内")
+    if not _event_in(event, grants_for(user, "read_audit")):
+        raise PermissionDenied("只有审计管理员可以查看审计日志")
+    return event
 
 
 def _paths_q(*lookups: str) -> Callable[[str], Q]:

@@ -1,7 +1,8 @@
 """Read-only pages of the audit administrator: the audit log and the change history.
 
 Only holders of ``read_audit`` (the audit administrator) open them (403 for anyone else); rows
-are limited to the administrator's region. Every view accepts GET only: nothing here edits or
+are limited to the administrator's region (events without a region: to administrators granted on
+a province; see audits.selectors). Every view accepts GET only: nothing here edits or
 deletes a row (DESIGN.md §7).
 """
 
@@ -10,12 +11,11 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from xueji.access import get_for_user, held_codenames
+from xueji.access import held_codenames
 from xueji.lists import paginate, sort_by
 
 from . import selectors
 from .filters import AuditEventFilter, HistoryFilterForm
-from .models import AuditEvent
 
 PER_PAGE = 50
 EVENT_SORTS = {"-created_at": "-created_at", "created_at": "created_at"}
@@ -42,7 +42,7 @@ def event_list(request):
 @require_GET
 def event_detail(request, pk: int):
     """One audit event with its extra data: 404 outside the region, 403 without ``read_audit``."""
-    event = get_for_user(request.user, AuditEvent.objects.all(), "read_audit", pk=pk)
+    event = selectors.event_for_user(request.user, pk)
     return render(request, "audits/event_detail.html", {"event": event})
 
 

@@ -152,6 +152,34 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "accounts.views.lockout_response"
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
 
+
+def client_ip_settings(trusted_proxies: int) -> dict:
+    """The django-axes / django-ipware settings that find the client behind ``trusted_proxies``
+    reverse proxies (axes docs, "Configuring reverse proxies"); accounts.client_ip reads the result.
+
+    0: the socket's REMOTE_ADDR is the client; X-Forwarded-For is never read, so a client cannot
+    choose its address. N > 0: each proxy appends the address it saw to X-Forwarded-For (nginx:
+    $proxy_add_x_forwarded_for), so the client is the N-th entry from the right; anything a client
+    put further left is ignored. ipware counts the proxies listed after the client, and the proxy
+    next to Django is not listed (it is REMOTE_ADDR): hence N - 1, and not strict, so a forged
+    prefix is skipped rather than the whole header. Raises ImproperlyConfigured for N < 0.
+    """
+    if trusted_proxies < 0:
+        raise ImproperlyConfigured("XUEJI_TRUSTED_PROXY_COUNT must be 0 or more.")
+    if trusted_proxies == 0:
+        return {"AXES_IPWARE_META_PRECEDENCE_ORDER": ("REMOTE_ADDR",), "AXES_IPWARE_PROXY_COUNT": None,
+                "IPWARE_STRICT": True}
+    return {"AXES_IPWARE_META_PRECEDENCE_ORDER": ("HTTP_X_FORWARDED_FOR",),
+            "AXES_IPWARE_PROXY_COUNT": trusted_proxies - 1, "IPWARE_STRICT": False}
+
+
+# Reverse proxies in front of the web process (the TLS proxy before Docker's published port: 1).
+XUEJI_TRUSTED_PROXY_COUNT = env_int("XUEJI_TRUSTED_PROXY_COUNT", 0)
+_client_ip = client_ip_settings(XUEJI_TRUSTED_PROXY_COUNT)
+AXES_IPWARE_META_PRECEDENCE_ORDER = _client_ip["AXES_IPWARE_META_PRECEDENCE_ORDER"]
+AXES_IPWARE_PROXY_COUNT = _client_ip["AXES_IPWARE_PROXY_COUNT"]
+IPWARE_STRICT = _client_ip["IPWARE_STRICT"]
+
 # django-guardian: object permissions never widened by global ones; no anonymous user row.
 GUARDIAN_MONKEY_PATCH_USER = False
 ANONYMOUS_USER_NAME = None
