@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.client_ip import client_ip
 from schools.models import School
 from xueji.access import get_for_user, has_unit_perm, held_codenames, scoped
 from xueji.lists import paginate, search_query
@@ -35,10 +36,6 @@ def _require_any(request, codename: str) -> None:
 def _batch(request, pk: int) -> ImportBatch:
     return get_for_user(request.user, ImportBatch.objects.select_related("school", "created_by"),
                         "edit_students", pk=pk)
-
-
-def _ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR")
 
 
 @login_required
@@ -145,7 +142,7 @@ def export_roster(request, school_pk: int):
             output, _rows = exporting.roster_export(
                 actor=request.user, school=school, school_class=school_class,
                 full=form.cleaned_data.get("full", False), reason=form.cleaned_data["reason"],
-                live_only=form.cleaned_data["live_only"], ip_address=_ip(request))
+                live_only=form.cleaned_data["live_only"], ip_address=client_ip(request))
         except ValidationError as exc:
             if hasattr(exc, "error_dict"):
                 for field, errors in exc.error_dict.items():

@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.client_ip import client_ip
 from schools.models import School, SchoolClass
 from xueji.access import get_for_user, has_unit_perm, held_codenames, require_unit_perm, scoped
 from xueji.lists import paginate, search_recall, search_redirect_url, sort_by, unit_filter
@@ -42,10 +43,6 @@ CREATE_FORM = "students:create"
 # (agreements.rules.liability_form_needed); registration refuses the child until the form is signed.
 LIABILITY_NOTICE = ("该生未满六周岁入学：提交注册前，须签订《未满六周岁入学责任书》"
                     "（监护人签字并经学校确认）。")
-
-
-def _ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR")
 
 
 def _students(request, codename: str, pk: int) -> Student:
@@ -311,7 +308,7 @@ def _liability_notice(student: Student) -> dict | None:
 def student_card(request, pk: int):
     """The record card (学籍卡): the whole record on one printable page; opening it is logged."""
     student = _students(request, "view_students", pk)
-    services.student_record_view(actor=request.user, student=student, ip_address=_ip(request))
+    services.student_record_view(actor=request.user, student=student, ip_address=client_ip(request))
     members = list(student.family_members.all())
     regions = _region_names(student, members)
     return render(request, "students/student_card.html", {
@@ -374,7 +371,8 @@ def id_reveal(request, pk: int):
         if order not in ("1", "2"):
             raise Http404("家庭成员不存在")
         member = get_object_or_404(FamilyMember, student=student, order=int(order))
-    number = services.id_number_reveal(actor=request.user, student=student, member=member, ip_address=_ip(request))
+    number = services.id_number_reveal(actor=request.user, student=student, member=member,
+                                       ip_address=client_ip(request))
     response = render(request, "students/_revealed.html", {"number": number})
     response["Cache-Control"] = "no-store"
     return response
@@ -545,5 +543,5 @@ def archive_scan(request, pk: int, item_pk: int):
     item = ArchiveItem.objects.filter(student=student, pk=item_pk).select_related("item_type").first()
     if item is None or not item.scan:
         raise Http404("文件不存在")
-    handle = services.archive_scan_open(actor=request.user, item=item, ip_address=_ip(request))
+    handle = services.archive_scan_open(actor=request.user, item=item, ip_address=client_ip(request))
     return FileResponse(handle, filename=f"{item.item_type.code}{_extension(item.scan.name)}")

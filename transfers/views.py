@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from accounts.client_ip import client_ip
 from schools.models import SchoolClass
 from students.models import Student
 from xueji.access import get_for_user, grants_for, has_unit_perm, held_codenames, scoped
@@ -39,10 +40,6 @@ from .models import ApprovalStep, ChangeKind, ChangeStatus, Evidence, StepStatus
 QUEUE_SORTS = {"due": "due_date", "-due": "-due_date", "arrived": "became_current_at",
                "-arrived": "-became_current_at", "kind": "change__kind", "submitted": "change__submitted_at"}
 CHANGE_SORTS = {"-created": "-created_at", "created": "created_at", "kind": "kind", "status": "status"}
-
-
-def _ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR")
 
 
 def _apply_errors(form, exc: ValidationError) -> None:
@@ -342,7 +339,7 @@ def transfer_new(request):
     if not lookup_form.is_valid():
         return render(request, "transfers/transfer_lookup.html", {"form": lookup_form})
     candidate = services.transfer_lookup(actor=request.user, query=lookup_form.cleaned_data["query"],
-                                         ip_address=_ip(request)) if "confirm" not in request.POST else \
+                                         ip_address=client_ip(request)) if "confirm" not in request.POST else \
         selectors.transfer_candidate(lookup_form.cleaned_data["query"])
     if candidate is None:
         lookup_form.add_error("query", "未找到在籍学生，请核对全国学籍号或身份证件号（须完整准确）")
@@ -416,7 +413,7 @@ def evidence_download(request, pk: int):
     """Serve an evidence file to those who may see its change (never by a public URL)."""
     evidence = get_object_or_404(Evidence, pk=pk)
     selectors.change_for_user(request.user, evidence.change_id, "view_students")
-    handle = services.evidence_open(actor=request.user, evidence=evidence, ip_address=_ip(request))
+    handle = services.evidence_open(actor=request.user, evidence=evidence, ip_address=client_ip(request))
     extension = {"image/jpeg": ".jpg", "image/png": ".png", "application/pdf": ".pdf"}[evidence.content_type]
     response = FileResponse(handle, content_type=evidence.content_type, as_attachment=True,
                             filename=f"evidence-{evidence.pk}{extension}")
