@@ -374,10 +374,11 @@ def issues_for(user) -> QuerySet:
             .select_related("school", "region", "student"))
 
 
-def counts_for(user) -> dict[str, int]:
-    """{kind: unresolved findings in ``user``'s scope} with every kind present (one GROUP BY)."""
-    rows = issues_for(user).order_by().values("kind").annotate(n=Count("id"))
+def counts_for(user, issues: QuerySet | None = None) -> dict[str, int]:
+    """{kind: unresolved findings in ``user``'s scope} with every kind present (one GROUP BY).
+    ``issues``: ``issues_for(user)`` already narrowed (e.g. to one region) to count instead."""
+    issues = issues_for(user) if issues is None else issues
+    rows = issues.order_by().values("kind").annotate(n=Count("id"))
     counts = dict.fromkeys(IntegrityKind.values, 0)
     counts.update({r["kind"]: r["n"] for r in rows})
     return counts
-

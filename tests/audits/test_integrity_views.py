@@ -38,6 +38,14 @@ def test_a_city_sees_its_counties(cast, findings, client_for):
     assert {i.region_id for i in response.context["page_obj"]} == {"340104"}
 
 
+def test_a_region_link_narrows_the_counts_and_the_list(cast, findings, client_for):
+    response = client_for(cast.city_approver).get(URL, {"kind": "no_class", "region": "340104"})
+    assert [i.school_id for i in response.context["page_obj"]] == [cast.school_b.pk]
+    counts = {value: n for value, _, n in response.context["rows"]}
+    assert counts["no_class"] == 1 and counts["no_registrar"] == 1  # school_b's pupil; 蜀山区 itself
+    assert "region=340104" in response.content.decode()  # the kind cards keep the region
+
+
 def test_without_student_rights_403(cast, findings, client_for):
     assert client_for(cast.system_admin).get(URL).status_code == 403
 
