@@ -24,6 +24,8 @@ from xueji.lists import paginate, search_query, sort_by
 
 from . import selectors, services
 from .forms import (
+    WINDOW_FIELDS,
+    AgeWindowForm,
     GuardianSignForm,
     InvitationForm,
     PaperSignatureForm,
@@ -32,9 +34,16 @@ from .forms import (
     TemplateForm,
     VoidForm,
 )
-from .models import Agreement, AgreementKind, AgreementStatus, AgreementTemplate
+from .models import Agreement, AgreementKind, AgreementStatus, AgreementTemplate, EnrolmentAgeRule
 from .pdf import facts_rows, pdf_available, render_pdf, signature_rows
-from .rules import school_year_label, school_year_of
+from .rules import (
+    DEFAULT_WINDOW,
+    age_window,
+    school_year_label,
+    school_year_of,
+    upcoming_entry_year,
+    window_effect,
+)
 
 
 def _ip(request) -> str | None:
@@ -463,6 +472,68 @@ def template_edit(request, pk: int):
             messages.success(request, "已保存。已发出的责任书保留原文本。")
             return redirect("agreements:template_list")
     return render(request, "agreements/template_edit.html", {"template": template, "form": form})
+
+
+# --- the province's first-grade age window --------------------------------------------------------
+
+def _window_of(rule: EnrolmentAgeRule | None) -> tuple[int, int, int, int]:
+    return (rule.start_month, rule.start_day, rule.end_month, rule.end_day) if rule else DEFAULT_WINDOW
+
+
+def _effect(province: Region, window: tuple[int, int, int, int], year: int) -> str:
+    sm, sd, em, ed = window
+    rule = EnrolmentAgeRule(province=province, start_month=sm, start_day=sd, end_month=em, end_day=ed)
+    return window_effect(age_window(year, rule=rule), year)
+
+
+@login_required
+def age_windows(request):
+    """The first-grade age window of each province the user's units lie in, what it means for the
+    coming intake, and a link to change it where the user may (the province's system administrator)."""
+    year = upcoming_entry_year(timezone.localdate())
+    rows = [{"province": province, "rule": rule, "window": _window_of(rule), "may_change": may_change,
+             "effect": _effect(province, _window_of(rule), year)}
+            for province, rule, may_change in selectors.age_window_provinces(request.user)]
+    return render(request, "agreements/age_windows.html", {"rows": rows, "year": year})
+
+
+@login_required
+def age_window_edit(request, code: str):
+    """Change a province's window: the form, then the effect of the new window to confirm, then the
+    service. 404 for a province outside the user's scope, 403 without ``manage_units`` on it."""
+    province = get_for_user(request.user, Region.objects.filter(level=Region.Level.PROVINCE), "manage_units",
+                            code=code)
+    rule = EnrolmentAgeRule.objects.filter(province=province).first()
+    current = _window_of(rule)
+    year = upcoming_entry_year(timezone.localdate())
+    preview = ""
+    if request.method == "POST":
+        form = AgeWindowForm(request.POST)
+        if form.is_valid() and rule is not None and form.window() == current:
+            messages.info(request, "入学年龄窗口没有变化。")
+            return redirect("agreements:age_windows")
+        if form.is_valid() and form.confirmed:
+            try:
+                services.enrolment_age_rule_set(actor=request.user, province=province,
+                                                **dict(zip(WINDOW_FIELDS, form.window(), strict=True)),
+                                                ip_address=_ip(request))
+            except ValidationError as exc:
+                _form_errors(form, exc)
+            else:
+                messages.success(request, f"{province}的入学年龄窗口已修改。{_effect(province, form.window(), year)}")
+                return redirect("agreements:age_windows")
+        elif form.is_valid():
+            # Valid but not yet confirmed (or changed since the preview): show its effect to confirm.
+            preview = _effect(province, form.window(), year)
+            data = request.POST.copy()
+            data["confirm"] = form.signature()
+            form = AgeWindowForm(data)
+            form.is_valid()
+    else:
+        form = AgeWindowForm(initial=dict(zip(WINDOW_FIELDS, current, strict=True)))
+    return render(request, "agreements/age_window_edit.html", {
+        "province": province, "rule": rule, "current": current, "year": year, "form": form, "preview": preview,
+        "current_effect": _effect(province, current, year)})
 
 
 # --- parents' portal -------------------------------------------------------------------------------
