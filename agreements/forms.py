@@ -2,6 +2,8 @@
 
 from django import forms
 
+from xueji.forms import BootstrapMixin
+
 from .models import AgreementTemplate
 
 
@@ -65,3 +67,57 @@ class TemplateForm(forms.ModelForm):
         fields = ["title", "party_a_label", "party_b_label", "clauses", "is_active"]
         widgets = {"clauses": forms.Textarea(attrs={"rows": 24})}
         error_messages = {"title": {"required": "请填写标题"}, "clauses": {"required": "请填写条款"}}
+
+
+MONTHS = [(m, f"{m}月") for m in range(1, 13)]
+WINDOW_FIELDS = ("start_month", "start_day", "end_month", "end_day")
+
+
+def _day_field(label: str) -> forms.IntegerField:
+    return forms.IntegerField(label=label, min_value=1, max_value=31,
+                              widget=forms.NumberInput(attrs={"min": 1, "max": 31}),
+                              error_messages={"required": f"请填写{label}", "invalid": f"{label}应为数字",
+                                              "min_value": f"{label}应为1到31", "max_value": f"{label}应为1到31"})
+
+
+def _month_field(label: str) -> forms.TypedChoiceField:
+    return forms.TypedChoiceField(label=label, choices=MONTHS, coerce=int,
+                                  error_messages={"required": f"请选择{label}", "invalid_choice": f"请选择{label}"})
+
+
+class AgeWindowForm(BootstrapMixin, forms.Form):
+    """A province's first-grade age window (month and day of its start and end).
+
+    ``confirm`` carries the window the user saw the effect of (``signature``): the change is saved
+    only when the posted window is the one confirmed, so editing after the preview shows the new
+    effect again instead of saving something unconfirmed.
+    """
+
+    start_month = _month_field("起始月份")
+    start_day = _day_field("起始日")
+    end_month = _month_field("截止月份")
+    end_day = _day_field("截止日")
+    confirm = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def clean(self):
+        from .rules import window_dates_check
+
+        data = super().clean()
+        if all(data.get(name) is not None for name in WINDOW_FIELDS):
+            try:
+                window_dates_check(*self.window())
+            except forms.ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    self.add_error(field, errors)
+        return data
+
+    def window(self) -> tuple[int, int, int, int]:
+        """(start month, start day, end month, end day) from the cleaned data."""
+        return tuple(self.cleaned_data[name] for name in WINDOW_FIELDS)
+
+    def signature(self) -> str:
+        return "-".join(str(v) for v in self.window())
+
+    @property
+    def confirmed(self) -> bool:
+        return self.cleaned_data.get("confirm") == self.signature()

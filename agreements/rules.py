@@ -83,6 +83,47 @@ def age_window(entry_year: int, province_code: str | None = None, *, rule=_LOOK_
     return AgeWindow(_safe_date(year, sm, sd), _safe_date(year, em, ed))
 
 
+def window_dates_check(start_month, start_day, end_month, end_day) -> None:
+    """Refuse a window that is not two real month/day pairs in order within one calendar year.
+
+    Returns None when ``start`` and ``end`` are real dates (February 29 allowed: in common years it
+    falls back to the 28th, see ``_safe_date``) and ``end`` is not before ``start``; otherwise
+    raises ``ValidationError`` keyed by the field at fault ("start_month", "start_day",
+    "end_month", "end_day"), messages in Chinese. ``enrolment_age_rule_set`` and the page that
+    sets the window both call it.
+    """
+    errors = {}
+    for prefix, label, month, day in (("start", "起始", start_month, start_day), ("end", "截止", end_month, end_day)):
+        if not isinstance(month, int) or not 1 <= month <= 12:
+            errors[f"{prefix}_month"] = f"{label}月份应为1到12"
+            continue
+        last = calendar.monthrange(2000, month)[1]  # 2000 is a leap year: February has 29 days
+        if not isinstance(day, int) or not 1 <= day <= last:
+            errors[f"{prefix}_day"] = f"{month}月没有{day}日（{label}日期应为1到{last}日）"
+    if not errors and (end_month, end_day) < (start_month, start_day):
+        errors["end_month"] = (f"截止日期{end_month}月{end_day}日早于起始日期{start_month}月{start_day}日"
+                               "（窗口须在同一年内）")
+    if errors:
+        raise ValidationError(errors)
+
+
+def _cn(day: datetime.date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def window_effect(window: AgeWindow, entry_year: int) -> str:
+    """What ``window`` means for the first-grade intake of ``entry_year``, in one Chinese sentence."""
+    start, end = _cn(window.start), _cn(window.end)
+    return (f"{entry_year}年秋季一年级新生：{start}至{end}出生的儿童，须由监护人签署未满六周岁入学责任书"
+            f"并经学校确认后才能注册；{end}以后出生的不能注册为一年级新生；{start}以前出生的无需签署。")
+
+
+def upcoming_entry_year(today: datetime.date) -> int:
+    """The autumn intake a window change concerns next: this year's until registration closes on
+    September 30 (DESIGN.md §6), then next year's."""
+    return today.year if today.month <= 9 else today.year + 1
+
+
 def first_grade_age_check(birth_date: datetime.date, entry_year: int, province_code: str | None, *,
                           rule=_LOOK_UP) -> None:
     """Refuse a child too young for first grade in ``entry_year``.

@@ -8,7 +8,8 @@ from django.http import Http404
 from accounts.models import Role, RoleGrant
 from schools.models import Region, School
 from students.models import Student, StudentStatus
-from xueji.access import scoped
+from xueji.access import grants_for, holds, scoped
+from xueji.scope import path_codes
 
 from .models import (
     Agreement,
@@ -219,3 +220,24 @@ def today() -> datetime.date:
     from django.utils import timezone
 
     return timezone.localdate()
+
+
+def age_window_provinces(user) -> list[tuple[Region, EnrolmentAgeRule | None, bool]]:
+    """The provinces whose first-grade age window applies to ``user``'s units, in code order:
+    [(province, its rule or None for the national default, whether ``user`` may change it)].
+
+    Everyone with a unit sees the window that governs it (a county's registrar learns which
+    children need the liability form); only who holds ``manage_units`` on the province itself
+    may change it (``services.enrolment_age_rule_set``). Queries: the user's grants (cached per
+    request; 2 when the user also holds school or class grants), the provinces, their rules.
+    """
+    grants = grants_for(user)
+    codes = {path_codes(path)[0] for path in grants.region_paths}
+    if grants.school_ids or grants.class_ids:
+        schools = School.objects.filter(Q(pk__in=grants.school_ids) | Q(classes__in=grants.class_ids))
+        codes |= {f"{code}0000" for code in schools.values_list("province_code", flat=True).distinct()}
+    if not codes:
+        return []
+    provinces = list(Region.objects.filter(code__in=codes, level=Region.Level.PROVINCE).order_by("code"))
+    rules = EnrolmentAgeRule.objects.in_bulk([p.code for p in provinces])
+    return [(p, rules.get(p.code), holds(user, "manage_units", p)) for p in provinces]

@@ -44,12 +44,14 @@ from .models import (
     Signature,
 )
 from .rules import (
+    DEFAULT_WINDOW,
     age_window,
     entry_year_of,
     is_first_grade,
     school_year_label,
     school_year_of,
     school_year_period,
+    window_dates_check,
 )
 from .selectors import allowed_guardian_names, head_units, signing_party, template_for, units_below
 from .uploads import check_scan, store_scan
@@ -671,27 +673,37 @@ def template_update(*, actor, template: AgreementTemplate, **fields) -> Agreemen
 
 @transaction.atomic
 def enrolment_age_rule_set(*, actor, province: Region, start_month: int, start_day: int, end_month: int,
-                           end_day: int) -> EnrolmentAgeRule:
+                           end_day: int, ip_address: str | None = None) -> EnrolmentAgeRule:
     """Set the province's liability-form window (month/day pairs, both inclusive, same calendar year).
 
-    ``actor`` needs ``manage_units`` on the province. Raises ValidationError for an impossible
-    date or an end before the start; PermissionDenied without the right.
+    ``actor`` needs ``manage_units`` on the province (its system administrator: provincial
+    settings of the agreements, like the province's own agreement texts). The change applies at
+    once to registration and to forms issued from then on; forms already issued stay as they are.
+    History (reason) and an audit event with the window before and after. Setting the window it
+    already has writes nothing. Returns the rule. Raises PermissionDenied without the right,
+    ValidationError for a region that is not a province or (keyed by field, see
+    ``rules.window_dates_check``) an impossible date or an end before the start.
     """
     require_unit_perm(actor, "manage_units", province)
     if province.level != Region.Level.PROVINCE:
         raise ValidationError("入学年龄窗口按省设置")
-    import datetime
-
-    try:
-        start = datetime.date(2000, start_month, start_day)  # a leap year admits Feb 29
-        end = datetime.date(2000, end_month, end_day)
-    except (TypeError, ValueError) as exc:
-        raise ValidationError("日期不正确") from exc
-    if end < start:
-        raise ValidationError("截止日期不能早于起始日期")
-    rule = EnrolmentAgeRule.objects.filter(province=province).first() or EnrolmentAgeRule(province=province)
-    rule.start_month, rule.start_day, rule.end_month, rule.end_day = start_month, start_day, end_month, end_day
+    window_dates_check(start_month, start_day, end_month, end_day)
+    rule = (EnrolmentAgeRule.objects.select_for_update().filter(province=province).first()
+            or EnrolmentAgeRule(province=province))
+    exists = not rule._state.adding
+    before = (rule.start_month, rule.start_day, rule.end_month, rule.end_day) if exists else DEFAULT_WINDOW
+    after = (start_month, start_day, end_month, end_day)
+    if exists and before == after:
+        return rule
+    rule.start_month, rule.start_day, rule.end_month, rule.end_day = after
     rule.updated_by = actor
     save_with_history(rule, actor=actor, reason="设置未满六周岁入学责任书窗口")
-    audit_record(actor=actor, kind=AuditEvent.Kind.UNIT_CHANGE, unit=province, target=rule, message=f"设置{rule}")
+    audit_record(actor=actor, kind=AuditEvent.Kind.UNIT_CHANGE, unit=province, target=rule, ip_address=ip_address,
+                 message=f"设置{province}未满六周岁入学责任书窗口：{_window_label(before)} → {_window_label(after)}",
+                 extra={"before": list(before), "after": list(after)})
     return rule
+
+
+def _window_label(window: tuple[int, int, int, int]) -> str:
+    sm, sd, em, ed = window
+    return f"{sm}月{sd}日—{em}月{ed}日"

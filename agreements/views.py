@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from accounts.client_ip import client_ip
 from accounts.models import Role, RoleGrant
 from audits.models import AuditEvent
 from audits.services import audit_record
@@ -24,6 +25,8 @@ from xueji.lists import paginate, search_query, sort_by
 
 from . import selectors, services
 from .forms import (
+    WINDOW_FIELDS,
+    AgeWindowForm,
     GuardianSignForm,
     InvitationForm,
     PaperSignatureForm,
@@ -32,13 +35,16 @@ from .forms import (
     TemplateForm,
     VoidForm,
 )
-from .models import Agreement, AgreementKind, AgreementStatus, AgreementTemplate
+from .models import Agreement, AgreementKind, AgreementStatus, AgreementTemplate, EnrolmentAgeRule
 from .pdf import facts_rows, pdf_available, render_pdf, signature_rows
-from .rules import school_year_label, school_year_of
-
-
-def _ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR")
+from .rules import (
+    DEFAULT_WINDOW,
+    age_window,
+    school_year_label,
+    school_year_of,
+    upcoming_entry_year,
+    window_effect,
+)
 
 
 def _form_errors(form, exc: ValidationError) -> None:
@@ -144,7 +150,8 @@ def sign(request, pk: int):
     form = SignForm(request.POST)
     if form.is_valid():
         try:
-            services.agreement_sign(actor=request.user, agreement=agreement, confirmed=True, ip_address=_ip(request))
+            services.agreement_sign(actor=request.user, agreement=agreement, confirmed=True,
+                                    ip_address=client_ip(request))
         except ValidationError as exc:
             _form_errors(form, exc)
         else:
@@ -163,7 +170,7 @@ def remind(request, pk: int):
     """Remind the side(s) that have not signed."""
     agreement = _agreement(request, pk)
     try:
-        count = services.agreement_remind(actor=request.user, agreement=agreement, ip_address=_ip(request))
+        count = services.agreement_remind(actor=request.user, agreement=agreement, ip_address=client_ip(request))
     except ValidationError as exc:
         messages.error(request, "；".join(exc.messages))
     else:
@@ -184,7 +191,7 @@ def void(request, pk: int):
     if request.method == "POST" and form.is_valid():
         try:
             services.agreement_void(actor=request.user, agreement=agreement, reason=form.cleaned_data["reason"],
-                                    ip_address=_ip(request))
+                                    ip_address=client_ip(request))
         except ValidationError as exc:
             _form_errors(form, exc)
         else:
@@ -204,7 +211,7 @@ def paper(request, pk: int):
         try:
             services.liability_form_paper_record(actor=request.user, agreement=agreement,
                                                  signer_name=form.cleaned_data["signer_name"],
-                                                 scan=form.cleaned_data["scan"], ip_address=_ip(request))
+                                                 scan=form.cleaned_data["scan"], ip_address=client_ip(request))
         except ValidationError as exc:
             _form_errors(form, exc)
         else:
@@ -221,7 +228,7 @@ def scan(request, pk: int):
     if sig is None or not private_storage.exists(sig.scan_path):
         raise Http404("没有扫描件")
     audit_record(actor=request.user, kind=AuditEvent.Kind.RECORD_VIEW, unit=agreement.school, target=agreement,
-                 ip_address=_ip(request), message="查看责任书签字扫描件")
+                 ip_address=client_ip(request), message="查看责任书签字扫描件")
     return FileResponse(private_storage.open(sig.scan_path, "rb"), content_type=sig.scan_content_type)
 
 
@@ -233,7 +240,7 @@ def _full_id_for_staff(request, agreement: Agreement) -> bool:
 
 def _log_reveal(request, agreement: Agreement, what: str) -> None:
     audit_record(actor=request.user, kind=AuditEvent.Kind.ID_REVEAL, unit=agreement.school, target=agreement,
-                 ip_address=_ip(request), message=f"{what}（含完整证件号）")
+                 ip_address=client_ip(request), message=f"{what}（含完整证件号）")
 
 
 def _print_response(request, agreement: Agreement, full_id: bool):
@@ -297,7 +304,7 @@ def registrar_issue(request, grant_pk: int):
         raise Http404("没有这个学籍管理员")
     grant.school = get_for_user(request.user, School.objects.all(), "approve_changes", pk=grant.school_id)
     try:
-        agreement = services.registrar_agreement_issue(actor=request.user, grant=grant, ip_address=_ip(request))
+        agreement = services.registrar_agreement_issue(actor=request.user, grant=grant, ip_address=client_ip(request))
     except ValidationError as exc:
         messages.error(request, "；".join(exc.messages))
         return redirect("agreements:registrars")
@@ -326,7 +333,7 @@ def levels(request):
 def levels_issue(request, code: str):
     """Issue this year's agreement from region ``code`` to every unit directly below it."""
     region = get_for_user(request.user, Region.objects.all(), "approve_changes", code=code)
-    created = services.inter_level_issue_all(actor=request.user, region=region, ip_address=_ip(request))
+    created = services.inter_level_issue_all(actor=request.user, region=region, ip_address=client_ip(request))
     messages.success(request, f"已向下级单位下发 {len(created)} 份责任书。")
     return redirect("agreements:levels")
 
@@ -339,7 +346,7 @@ def levels_remind(request, code: str):
     count = 0
     for agreement in selectors.inter_level_progress(region, school_year_of(timezone.localdate())):
         if not agreement.is_frozen:
-            count += services.agreement_remind(actor=request.user, agreement=agreement, ip_address=_ip(request))
+            count += services.agreement_remind(actor=request.user, agreement=agreement, ip_address=client_ip(request))
     messages.success(request, f"已提醒 {count} 人。")
     return redirect("agreements:levels")
 
@@ -376,7 +383,7 @@ def liability_issue(request, student_pk: int):
     student = get_for_user(request.user, Student.objects.select_related("school", "grade"), "edit_students",
                            pk=student_pk)
     try:
-        agreement = services.liability_form_issue(actor=request.user, student=student, ip_address=_ip(request))
+        agreement = services.liability_form_issue(actor=request.user, student=student, ip_address=client_ip(request))
     except ValidationError as exc:
         messages.error(request, "；".join(exc.messages))
         return redirect("agreements:liability")
@@ -392,7 +399,7 @@ def liability_issue_all(request):
     if grants_for(request.user, "edit_students").empty:
         raise PermissionDenied("您没有发放责任书的权限")
     rows = selectors.cohort_students(request.user, year, "edit_students").filter(form_id__isnull=True)
-    count = services.liability_forms_issue_all(actor=request.user, students=rows, ip_address=_ip(request))
+    count = services.liability_forms_issue_all(actor=request.user, students=rows, ip_address=client_ip(request))
     messages.success(request, f"已发放 {count} 份责任书。")
     return redirect("agreements:liability")
 
@@ -408,7 +415,7 @@ def invite(request, student_pk: int):
         try:
             invitation, code = services.invitation_create(actor=request.user, student=student,
                                                           guardian_name=form.cleaned_data["guardian_name"],
-                                                          ip_address=_ip(request))
+                                                          ip_address=client_ip(request))
         except ValidationError as exc:
             _form_errors(form, exc)
         else:
@@ -465,6 +472,68 @@ def template_edit(request, pk: int):
     return render(request, "agreements/template_edit.html", {"template": template, "form": form})
 
 
+# --- the province's first-grade age window --------------------------------------------------------
+
+def _window_of(rule: EnrolmentAgeRule | None) -> tuple[int, int, int, int]:
+    return (rule.start_month, rule.start_day, rule.end_month, rule.end_day) if rule else DEFAULT_WINDOW
+
+
+def _effect(province: Region, window: tuple[int, int, int, int], year: int) -> str:
+    sm, sd, em, ed = window
+    rule = EnrolmentAgeRule(province=province, start_month=sm, start_day=sd, end_month=em, end_day=ed)
+    return window_effect(age_window(year, rule=rule), year)
+
+
+@login_required
+def age_windows(request):
+    """The first-grade age window of each province the user's units lie in, what it means for the
+    coming intake, and a link to change it where the user may (the province's system administrator)."""
+    year = upcoming_entry_year(timezone.localdate())
+    rows = [{"province": province, "rule": rule, "window": _window_of(rule), "may_change": may_change,
+             "effect": _effect(province, _window_of(rule), year)}
+            for province, rule, may_change in selectors.age_window_provinces(request.user)]
+    return render(request, "agreements/age_windows.html", {"rows": rows, "year": year})
+
+
+@login_required
+def age_window_edit(request, code: str):
+    """Change a province's window: the form, then the effect of the new window to confirm, then the
+    service. 404 for a province outside the user's scope, 403 without ``manage_units`` on it."""
+    province = get_for_user(request.user, Region.objects.filter(level=Region.Level.PROVINCE), "manage_units",
+                            code=code)
+    rule = EnrolmentAgeRule.objects.filter(province=province).first()
+    current = _window_of(rule)
+    year = upcoming_entry_year(timezone.localdate())
+    preview = ""
+    if request.method == "POST":
+        form = AgeWindowForm(request.POST)
+        if form.is_valid() and rule is not None and form.window() == current:
+            messages.info(request, "入学年龄窗口没有变化。")
+            return redirect("agreements:age_windows")
+        if form.is_valid() and form.confirmed:
+            try:
+                services.enrolment_age_rule_set(actor=request.user, province=province,
+                                                **dict(zip(WINDOW_FIELDS, form.window(), strict=True)),
+                                                ip_address=client_ip(request))
+            except ValidationError as exc:
+                _form_errors(form, exc)
+            else:
+                messages.success(request, f"{province}的入学年龄窗口已修改。{_effect(province, form.window(), year)}")
+                return redirect("agreements:age_windows")
+        elif form.is_valid():
+            # Valid but not yet confirmed (or changed since the preview): show its effect to confirm.
+            preview = _effect(province, form.window(), year)
+            data = request.POST.copy()
+            data["confirm"] = form.signature()
+            form = AgeWindowForm(data)
+            form.is_valid()
+    else:
+        form = AgeWindowForm(initial=dict(zip(WINDOW_FIELDS, current, strict=True)))
+    return render(request, "agreements/age_window_edit.html", {
+        "province": province, "rule": rule, "current": current, "year": year, "form": form, "preview": preview,
+        "current_effect": _effect(province, current, year)})
+
+
 # --- parents' portal -------------------------------------------------------------------------------
 
 def _is_guardian(user) -> bool:
@@ -481,7 +550,7 @@ def redeem(request):
         try:
             user, link = services.invitation_redeem(
                 code=data["code"], user=request.user if existing else None, username=data.get("username", ""),
-                password=data.get("password", ""), ip_address=_ip(request))
+                password=data.get("password", ""), ip_address=client_ip(request))
         except ValidationError as exc:
             _form_errors(form, exc)
         else:
@@ -524,7 +593,7 @@ def portal_child(request, student_pk: int):
             try:
                 services.liability_form_guardian_sign(
                     actor=request.user, agreement=agreement, typed_name=form.cleaned_data["typed_name"],
-                    confirmed=form.cleaned_data["confirmed"], ip_address=_ip(request))
+                    confirmed=form.cleaned_data["confirmed"], ip_address=client_ip(request))
             except ValidationError as exc:
                 _form_errors(form, exc)
             else:

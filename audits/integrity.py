@@ -22,8 +22,10 @@ Rules and their sources:
 * roll_check_not_done — a roll check still open after its month (DESIGN.md §6, every month);
 * archive_incomplete — a live record whose required archive lines are not all present one month
   after entry (DESIGN.md §6);
-* no_registrar / no_approver — a school, or a bureau that is some school's authority, without an
-  active grant of the role (专人负责, DESIGN.md §1);
+* no_registrar / no_approver — a unit that needs the role and has no active grant of it held by an
+  active account (专人负责, DESIGN.md §1): a school holding records in use, and the bureau that is
+  the authority of such a school (its approver ends every change; transfers give it a registrar
+  step, DESIGN.md §5); empty schools and their bureaus are left alone;
 * entry_not_finished — from October 1, a record created before then still draft or pending
   (new students registered by 9/30, DESIGN.md §6);
 * graduation_not_finished — in August, an active student of a graduating grade; after the promotion,
@@ -52,7 +54,15 @@ from django.utils import timezone
 from accounts.models import Role, RoleGrant
 from agreements.rules import school_year_of
 from schools.models import Region, School
-from students.models import LIVE_STATUSES, ArchiveItem, ArchiveItemType, ProblemRecord, Student, StudentStatus
+from students.models import (
+    CURRENT_STATUSES,
+    LIVE_STATUSES,
+    ArchiveItem,
+    ArchiveItemType,
+    ProblemRecord,
+    Student,
+    StudentStatus,
+)
 from students.services import add_months
 from transfers.models import ApprovalStep, ChangeKind, ChangeStatus, StatusChange, StepStatus
 from transfers.selectors import expired_suspensions
@@ -217,15 +227,35 @@ def check_archive_incomplete(today: date) -> Iterable[Row]:
                          "enrolled_on", "required_n", "present_n")
 
 
+def _needs_staff() -> QuerySet:
+    """Active schools holding at least one record still in use (draft, pending, active, suspended):
+    the schools whose records need a registrar to keep them and an approver to decide on them."""
+    current = Student.objects.filter(school=OuterRef("pk"), status__in=CURRENT_STATUSES)
+    return School.objects.filter(is_active=True).filter(Exists(current))
+
+
+def _held(role: str, **unit) -> QuerySet:
+    # A grant counts only when it and its user are active: a suspended registrar grant (agreement
+    # not signed) or a disabled account decides nothing (xueji.access ignores both).
+    return RoleGrant.objects.filter(role=role, is_active=True, user__is_active=True, **unit)
+
+
 def _units_without(role: str, label: str) -> Iterable[Row]:
-    held_school = RoleGrant.objects.filter(role=role, is_active=True, school=OuterRef("pk"))
-    for r in (School.objects.filter(is_active=True).exclude(Exists(held_school))
+    """Units that need someone holding ``role`` and have nobody (专人负责, DESIGN.md §1).
+
+    Needing one: a school with records in use (``_needs_staff``) needs its own registrar and
+    approver; a bureau that is the authority (学籍主管部门) of such a school needs both too, since
+    registration and every change of the school end with its approver, and a transfer route gives
+    the bureau a registrar step then an approver step (DESIGN.md §5, transfers.routes). A school
+    without records, and a bureau that is the authority only of such schools, need nobody yet. Two
+    queries, set-based."""
+    needing = _needs_staff()
+    for r in (needing.exclude(Exists(_held(role, school=OuterRef("pk"))))
               .values("pk", "name", "path", "province_code").iterator()):
         yield {"key": f"school:{r['pk']}", "unit_path": r["path"], "school_id": r["pk"], "region_id": None,
                "student_id": None, "province_code": r["province_code"], "detail": f"{r['name']}未指定{label}"}
-    held_region = RoleGrant.objects.filter(role=role, is_active=True, region=OuterRef("pk"))
-    authorities = School.objects.filter(is_active=True, authority=OuterRef("pk"))
-    for r in (Region.objects.filter(Exists(authorities)).exclude(Exists(held_region))
+    governed = needing.filter(authority=OuterRef("pk"))
+    for r in (Region.objects.filter(Exists(governed)).exclude(Exists(_held(role, region=OuterRef("pk"))))
               .values("pk", "name", "path").iterator()):
         yield {"key": f"region:{r['pk']}", "unit_path": r["path"], "school_id": None, "region_id": r["pk"],
                "student_id": None, "province_code": r["pk"][:2], "detail": f"{r['name']}（学籍主管部门）未指定{label}"}
@@ -344,10 +374,11 @@ def issues_for(user) -> QuerySet:
             .select_related("school", "region", "student"))
 
 
-def counts_for(user) -> dict[str, int]:
-    """{kind: unresolved findings in ``user``'s scope} with every kind present (one GROUP BY)."""
-    rows = issues_for(user).order_by().values("kind").annotate(n=Count("id"))
+def counts_for(user, issues: QuerySet | None = None) -> dict[str, int]:
+    """{kind: unresolved findings in ``user``'s scope} with every kind present (one GROUP BY).
+    ``issues``: ``issues_for(user)`` already narrowed (e.g. to one region) to count instead."""
+    issues = issues_for(user) if issues is None else issues
+    rows = issues.order_by().values("kind").annotate(n=Count("id"))
     counts = dict.fromkeys(IntegrityKind.values, 0)
     counts.update({r["kind"]: r["n"] for r in rows})
     return counts
-

@@ -14,10 +14,11 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.client_ip import client_ip
 from schools.models import SchoolClass
 from students.models import LIVE_STATUSES, Student
 from xueji.access import get_for_user, has_unit_perm, held_codenames
-from xueji.lists import paginate, search_query, sort_by
+from xueji.lists import paginate, search_query, sort_by, unit_filter
 from xueji.workdays import is_working_day
 
 from . import integrity, roll_selectors, roll_services
@@ -48,6 +49,15 @@ def _month(request) -> date:
         return timezone.localdate().replace(day=1)
 
 
+def _in_region(request, queryset, path_field: str):
+    """Narrow a scoped list to the region a link names (``region=<code>``: the bureau overview's
+    and the dashboards' drill-down links, xueji.lists.unit_filter). Returns (queryset, the code
+    kept in the page's forms, "" when none)."""
+    code = request.GET.get("region", "")
+    code = code if len(code) == 6 and code.isdigit() else ""
+    return unit_filter(request, queryset, path_field, school=False), code
+
+
 def _errors(request, exc: ValidationError) -> None:
     for message in exc.messages:
         messages.error(request, message)
@@ -64,6 +74,7 @@ def roll_index(request):
     _require_view(request.user)
     month = _month(request)
     qs = roll_selectors.roll_checks_for(request.user).filter(month=month)
+    qs, region = _in_region(request, qs, "school_path")
     school = request.GET.get("school", "")
     if school.isdigit():
         qs = qs.filter(school_id=int(school))
@@ -75,7 +86,7 @@ def roll_index(request):
         qs = qs.filter(Q(school__name__contains=q) | Q(school_class__name__contains=q))
     qs, sort = sort_by(request, qs, CHECK_SORTS, "class")
     context = {"month": month, "status": status, "statuses": RollCheck.Status.choices, "q": q, "school": school,
-               "sort": sort, "tab": "checks", **paginate(request, qs)}
+               "region": region, "sort": sort, "tab": "checks", **paginate(request, qs)}
     return render(request, "audits/roll/index.html", context)
 
 
@@ -84,7 +95,7 @@ def roll_schools(request):
     """Completion and mismatches of the month's roll checks, one row per school in scope."""
     _require_view(request.user)
     month = _month(request)
-    qs = roll_selectors.completion_by_school(request.user, month)
+    qs, region = _in_region(request, roll_selectors.completion_by_school(request.user, month), "school_path")
     q = search_query(request)
     if q:
         qs = qs.filter(school__name__contains=q)
@@ -92,7 +103,7 @@ def roll_schools(request):
     key = key if key in SCHOOL_SORTS else "school"
     qs = qs.order_by(SCHOOL_SORTS[key], "school_id")
     return render(request, "audits/roll/schools.html", {"month": month, "q": q, "sort": key, "tab": "schools",
-                                                         **paginate(request, qs)})
+                                                         "region": region, **paginate(request, qs)})
 
 
 def _detail_context(request, roll_check: RollCheck, form=None) -> dict:
@@ -171,7 +182,7 @@ def roll_check_complete(request, pk: int):
 def unrecorded_list(request):
     """Children present without a record (open until registered or transferred in)."""
     _require_view(request.user)
-    qs = roll_selectors.unrecorded_for(request.user)
+    qs, region = _in_region(request, roll_selectors.unrecorded_for(request.user), "school_path")
     status = request.GET.get("status", "open")
     if status in UnrecordedChild.Status.values:
         qs = qs.filter(status=status)
@@ -180,7 +191,7 @@ def unrecorded_list(request):
         qs = qs.filter(Q(name__startswith=q) | Q(school__name__contains=q))
     qs, sort = sort_by(request, qs, CASE_SORTS, "-created")
     context = {"status": status, "statuses": UnrecordedChild.Status.choices, "q": q, "sort": sort, "tab": "cases",
-               **paginate(request, qs)}
+               "region": region, **paginate(request, qs)}
     return render(request, "audits/roll/unrecorded_list.html", context)
 
 
@@ -220,7 +231,7 @@ def unrecorded_detail(request, pk: int):
 def follow_up_list(request):
     """Follow-ups of absent children in scope (open ones first by default)."""
     _require_view(request.user)
-    qs = roll_selectors.follow_ups_for(request.user)
+    qs, region = _in_region(request, roll_selectors.follow_ups_for(request.user), "school_path")
     status = request.GET.get("status", "open")
     if status in AbsenceFollowUp.Status.values:
         qs = qs.filter(status=status)
@@ -229,7 +240,7 @@ def follow_up_list(request):
         qs = qs.filter(Q(student__name__startswith=q) | Q(school__name__contains=q))
     qs, sort = sort_by(request, qs, FOLLOW_UP_SORTS, "-opened")
     context = {"status": status, "statuses": AbsenceFollowUp.Status.choices, "q": q, "sort": sort,
-               "tab": "followups", **paginate(request, qs)}
+               "tab": "followups", "region": region, **paginate(request, qs)}
     return render(request, "audits/roll/follow_up_list.html", context)
 
 
@@ -283,7 +294,7 @@ def follow_up_evidence(request, pk: int):
     follow_up = roll_selectors.follow_up_for_user(request.user, pk)
     try:
         handle = roll_services.absence_follow_up_evidence_open(actor=request.user, follow_up=follow_up,
-                                                               ip_address=request.META.get("REMOTE_ADDR"))
+                                                               ip_address=client_ip(request))
     except ValidationError as exc:
         raise Http404("没有佐证材料") from exc
     extension = follow_up.evidence.name[follow_up.evidence.name.rfind("."):]
@@ -336,17 +347,18 @@ def roll_call(request, pk: int):
 def integrity_index(request):
     """Unresolved integrity findings in scope: counts by kind, and the list of one kind."""
     _require_view(request.user)
-    counts = integrity.counts_for(request.user)
+    issues, region = _in_region(request, integrity.issues_for(request.user), "unit_path")
+    counts = integrity.counts_for(request.user, issues)
     kind = request.GET.get("kind", "")
     if kind not in IntegrityKind.values:
         kind = next((k for k, n in counts.items() if n), IntegrityKind.NO_CLASS)
-    qs = integrity.issues_for(request.user).filter(kind=kind)
+    qs = issues.filter(kind=kind)
     q = search_query(request)
     if q:
         qs = qs.filter(detail__contains=q)
     qs, sort = sort_by(request, qs, ISSUE_SORTS, "unit")
     rows = [(value, label, counts[value]) for value, label in IntegrityKind.choices]
     context = {"rows": rows, "kind": kind, "kind_label": IntegrityKind(kind).label, "q": q, "sort": sort,
-               "tab": "integrity", **paginate(request, qs)}
+               "tab": "integrity", "region": region, **paginate(request, qs)}
     return render(request, "audits/roll/integrity.html", context)
 

@@ -177,6 +177,7 @@ def _child_row(child, figures: dict, month: str) -> dict:
         "rectifications": figures.get(("rectifications", "open"), 0),
         "rectifications_link": _url("oversight:rectification_list", {"status": "open", **params}),
         "roll_rate": _rate(figures.get(("rollchecks", f"{month}|done"), 0), total),
+        "roll_link": _roll_link(child, month),
     }
 
 

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.client_ip import client_ip
 from schools.models import Region
 from xueji.access import grants_for, has_unit_perm, held_codenames, holds
 from xueji.lists import paginate, search_query, sort_by, unit_filter
@@ -39,10 +40,6 @@ from .models import Failing, Inspection, InspectionItem, QuarterlyReport, Rectif
 from .reports import as_of_label, report_sections, report_workbook
 
 OVERSIGHT = selectors.OVERSIGHT_CODENAMES
-
-
-def _ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR")
 
 
 def _require_any(request, *codenames: str) -> None:
@@ -337,8 +334,8 @@ def item_evidence(request, pk: int):
     school_side = selectors.verification_items(request.user).filter(pk=pk).exists()
     if not school_side:
         selectors.inspection_for_user(request.user, item.inspection_id)
-    return _file_response(services.evidence_open(actor=request.user, obj=item, unit=item.school,
-                                                 ip_address=_ip(request)), item.evidence_type, f"inspection-{item.pk}")
+    handle = services.evidence_open(actor=request.user, obj=item, unit=item.school, ip_address=client_ip(request))
+    return _file_response(handle, item.evidence_type, f"inspection-{item.pk}")
 
 
 def _file_response(handle, content_type: str, stem: str) -> FileResponse:
@@ -478,7 +475,7 @@ def reply_evidence(request, pk: int):
         raise Http404("没有佐证材料")
     notice = selectors.notice_for_user(request.user, reply.notice_id)
     return _file_response(services.evidence_open(actor=request.user, obj=reply, unit=notice.target,
-                                                 ip_address=_ip(request)), reply.evidence_type,
+                                                 ip_address=client_ip(request)), reply.evidence_type,
                           f"rectification-{reply.pk}")
 
 
@@ -579,7 +576,7 @@ def report_xlsx(request, pk: int):
     from audits.services import audit_record
 
     audit_record(actor=request.user, kind=AuditEvent.Kind.EXPORT, unit=report.city, target=report,
-                 ip_address=_ip(request), message=f"导出{report}")
+                 ip_address=client_ip(request), message=f"导出{report}")
     response = HttpResponse(report_workbook(report),
                             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     response["Content-Disposition"] = (f'attachment; filename="report-{report.city_id}-{report.year}Q'

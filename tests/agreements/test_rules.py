@@ -3,8 +3,11 @@
 import datetime
 
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 
+from accounts.models import Role
+from accounts.services import role_grant
+from agreements.models import EnrolmentAgeRule
 from agreements.rules import (
     age_window,
     first_grade_age_check,
@@ -14,6 +17,7 @@ from agreements.rules import (
     school_year_period,
 )
 from agreements.services import enrolment_age_rule_set
+from audits.models import AuditEvent
 
 D = datetime.date
 
@@ -68,13 +72,45 @@ class TestProvincialWindow:
         assert w.end == D(2021, 2, 28)
         assert age_window(2026, "34").end == D(2020, 2, 29)
 
-    def test_impossible_or_reversed_windows_are_refused(self, cast):
-        with pytest.raises(ValidationError):
+    def test_impossible_or_reversed_windows_are_refused_on_the_field_at_fault(self, cast):
+        with pytest.raises(ValidationError) as exc:
             enrolment_age_rule_set(actor=cast.system_admin, province=cast.regions["340000"],
                                    start_month=9, start_day=31, end_month=10, end_day=31)
-        with pytest.raises(ValidationError):
+        assert exc.value.message_dict == {"start_day": ["9月没有31日（起始日期应为1到30日）"]}
+        with pytest.raises(ValidationError) as exc:
             enrolment_age_rule_set(actor=cast.system_admin, province=cast.regions["340000"],
                                    start_month=10, start_day=1, end_month=9, end_day=1)
+        assert list(exc.value.message_dict) == ["end_month"]
+        with pytest.raises(ValidationError) as exc:
+            enrolment_age_rule_set(actor=cast.system_admin, province=cast.regions["340000"],
+                                   start_month=0, start_day=1, end_month=9, end_day=32)
+        assert set(exc.value.message_dict) == {"start_month", "end_day"}
+        assert not EnrolmentAgeRule.objects.exists()
+
+    def test_a_change_keeps_history_and_an_audit_event_and_the_same_window_writes_nothing(self, cast):
+        province = cast.regions["340000"]
+        rule = enrolment_age_rule_set(actor=cast.system_admin, province=province, start_month=9, start_day=1,
+                                      end_month=9, end_day=30, ip_address="10.0.0.1")
+        event = AuditEvent.objects.get(target_type="agreements.enrolmentagerule")
+        assert event.actor == cast.system_admin and event.ip_address == "10.0.0.1"
+        assert event.extra == {"before": [9, 1, 10, 31], "after": [9, 1, 9, 30]}
+        assert rule.history.get().history_change_reason == "设置未满六周岁入学责任书窗口"
+        enrolment_age_rule_set(actor=cast.system_admin, province=province, start_month=9, start_day=1,
+                               end_month=9, end_day=30)
+        assert rule.history.count() == 1 and AuditEvent.objects.filter(pk__gt=event.pk).count() == 0
+        enrolment_age_rule_set(actor=cast.system_admin, province=province, start_month=8, start_day=15,
+                               end_month=9, end_day=30)
+        assert AuditEvent.objects.latest("pk").extra == {"before": [9, 1, 9, 30], "after": [8, 15, 9, 30]}
+
+    def test_only_a_province_has_a_window(self, cast):
+        with pytest.raises(ValidationError):
+            enrolment_age_rule_set(actor=cast.system_admin, province=cast.regions["340100"],
+                                   start_month=9, start_day=1, end_month=9, end_day=30)
+        # A city's system administrator holds manage_units on the city, not on the province.
+        role_grant(actor=None, user=cast.nobody, role=Role.SYSTEM_ADMIN, unit=cast.regions["340100"])
+        with pytest.raises(PermissionDenied):
+            enrolment_age_rule_set(actor=cast.nobody, province=cast.regions["340000"],
+                                   start_month=9, start_day=1, end_month=9, end_day=30)
 
     def test_a_rule_loaded_once_serves_many_checks_without_queries(self, cast, django_assert_num_queries):
         enrolment_age_rule_set(actor=cast.system_admin, province=cast.regions["340000"],
@@ -91,11 +127,10 @@ class TestProvincialWindow:
         assert province_rule("42") is None and province_rule("") is None
 
     def test_only_the_provinces_system_admin_sets_it(self, cast):
-        from django.core.exceptions import PermissionDenied
-
-        with pytest.raises(PermissionDenied):
-            enrolment_age_rule_set(actor=cast.other_security_admin, province=cast.regions["340000"],
-                                   start_month=9, start_day=1, end_month=9, end_day=30)
+        for actor in (cast.other_security_admin, cast.province_approver, cast.security_admin):
+            with pytest.raises(PermissionDenied):
+                enrolment_age_rule_set(actor=actor, province=cast.regions["340000"],
+                                       start_month=9, start_day=1, end_month=9, end_day=30)
 
 
 def test_school_year_runs_from_september_to_september():

@@ -33,8 +33,17 @@ def test_a_city_sees_its_counties(cast, findings, client_for):
     response = client_for(cast.city_approver).get(URL, {"kind": "no_class"})
     assert len(response.context["page_obj"]) == 2
     response = client_for(cast.city_approver).get(URL, {"kind": "no_registrar", "q": "学籍主管部门"})
-    # 合肥市 itself and 蜀山区 have no registrar; 瑶海区 has one; 芜湖市 is nobody's authority.
-    assert {i.region_id for i in response.context["page_obj"]} == {"340100", "340104"}
+    # 蜀山区 governs school_b, which holds a record, and has no registrar; 瑶海区 has one; 合肥市
+    # governs only the senior school, which holds no record yet; 芜湖市 is nobody's authority.
+    assert {i.region_id for i in response.context["page_obj"]} == {"340104"}
+
+
+def test_a_region_link_narrows_the_counts_and_the_list(cast, findings, client_for):
+    response = client_for(cast.city_approver).get(URL, {"kind": "no_class", "region": "340104"})
+    assert [i.school_id for i in response.context["page_obj"]] == [cast.school_b.pk]
+    counts = {value: n for value, _, n in response.context["rows"]}
+    assert counts["no_class"] == 1 and counts["no_registrar"] == 1  # school_b's pupil; 蜀山区 itself
+    assert "region=340104" in response.content.decode()  # the kind cards keep the region
 
 
 def test_without_student_rights_403(cast, findings, client_for):

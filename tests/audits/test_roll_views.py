@@ -110,6 +110,56 @@ class TestRollSchools:
         assert few == 9
 
 
+class TestNarrowedToARegion:
+    """A bureau's overview links a region's row to its lists with ``region=<code>``: the list then
+    holds that region's items only, never the bureau's whole scope."""
+
+    @pytest.fixture
+    def two_counties(self, cast):
+        # 瑶海区 (school_a, one class with a missing child) and 蜀山区 (school_b, one class).
+        for registrar, school in ((cast.registrar_a, cast.school_a), (cast.registrar_b, cast.school_b)):
+            pupil(registrar, school, level=1)
+        roll_checks_open()
+        check_a = RollCheck.objects.get(school=cast.school_a)
+        roll_check_mark(actor=cast.head_teacher_a, roll_check=check_a, student=cast.class_a.students.get(),
+                        missing=True)
+        roll_check_complete(actor=cast.head_teacher_a, roll_check=check_a)
+        return cast
+
+    def test_the_schools_overview_of_a_county(self, two_counties, client_for):
+        cast = two_counties
+        client = client_for(cast.city_approver)
+        everything = client.get(url("roll_schools")).context["page_obj"]
+        assert {r["school_id"] for r in everything} == {cast.school_a.pk, cast.school_b.pk}
+        response = client.get(url("roll_schools"), {"region": "340104"})
+        assert [r["school_id"] for r in response.context["page_obj"]] == [cast.school_b.pk]
+        # The filter form keeps the region, so searching or changing the month stays inside it.
+        assert 'name="region" value="340104"' in response.content.decode()
+
+    def test_the_other_lists_of_a_county(self, two_counties, client_for):
+        cast = two_counties
+        client = client_for(cast.city_approver)
+        checks = client.get(url("roll_index"), {"region": "340104"}).context["page_obj"]
+        assert [c.school_id for c in checks] == [cast.school_b.pk]
+        follow_ups = client.get(url("follow_up_list"), {"region": "340102"}).context["page_obj"]
+        assert [f.school_id for f in follow_ups] == [cast.school_a.pk]
+        assert not client.get(url("follow_up_list"), {"region": "340104"}).context["page_obj"].object_list
+
+    def test_a_region_outside_the_scope_shows_nothing_and_bad_codes_change_nothing(self, two_counties, client_for):
+        cast = two_counties
+        client = client_for(cast.county_approver)  # 瑶海区
+        assert not client.get(url("roll_schools"), {"region": "340104"}).context["page_obj"].object_list
+        assert not client.get(url("roll_schools"), {"region": "999999"}).context["page_obj"].object_list
+        for bad in ("34010", "abcdef", "3401021"):
+            rows = client.get(url("roll_schools"), {"region": bad}).context["page_obj"]
+            assert [r["school_id"] for r in rows] == [cast.school_a.pk]
+
+    def test_one_more_query_for_the_region(self, two_counties, client_for):
+        client = client_for(two_counties.city_approver)
+        # The nine of TestRollSchools.test_query_count, and the region's path.
+        assert queries(client, url("roll_schools"), {"region": "340102"}) == 10
+
+
 class TestRollCheckPage:
     def test_head_teacher_gets_the_roster_with_toggles(self, cast, check, client_for):
         response = client_for(cast.head_teacher_a).get(url("roll_check", check.pk))

@@ -61,3 +61,24 @@ def test_the_overdue_figure_links_to_the_escalations_of_the_unit(busy, client_fo
     assert [r["step"].pk for r in rows] == [late.pk]
     other = client_for(cast.city_approver).get(card.link.replace("region=340100", "region=340104")).context["rows"]
     assert late.unit_path.startswith("340000/340100/340104/") == bool(other)
+
+
+@pytest.mark.django_db
+def test_a_childs_roll_check_rate_links_to_that_childs_schools_only(busy, client_for):
+    from audits.models import RollCheck
+    from audits.roll_services import roll_checks_open
+
+    cast = busy
+    roll_checks_open()
+    figures_refresh(province_code="34")
+    client = client_for(cast.city_approver)
+    board = client.get(reverse("oversight:dashboard_region", args=["340100"])).context["board"]
+    rows = {row["unit"].pk: row for row in board.children}
+    city_checks = RollCheck.objects.filter(school_path__startswith=cast.regions["340100"].path).count()
+    for code in ("340102", "340104"):
+        row = rows[code]
+        assert row["roll_rate"] is not None and f"region={code}" in row["roll_link"]
+        listed_rows = list(client.get(row["roll_link"]).context["page_obj"])
+        in_county = RollCheck.objects.filter(school_path__startswith=cast.regions[code].path).count()
+        assert sum(r["total"] for r in listed_rows) == in_county < city_checks
+        assert all(r["school_path"].startswith(cast.regions[code].path) for r in listed_rows)
