@@ -15,6 +15,7 @@ NAV_ITEMS = [
     ("read_audit", "审计日志", "audits:event_list"),
     ("view_students", "责任书", "agreements:index"),
     ("manage_units", "责任书模板", "agreements:template_list"),
+    ("manage_units", "入学年龄窗口", "agreements:age_windows"),
     ("manage_units", "节假日", "calendar:index"),
     # Oversight: an entry listed under several codenames shows once.
     ("approve_changes", "统计概览", "oversight:dashboard_home"),
