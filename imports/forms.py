@@ -21,7 +21,12 @@ class UploadForm(forms.Form):
 
 
 class ExportForm(forms.Form):
-    """Which students, and whether ID numbers are shown in full (then a reason is required)."""
+    """Which students, and whether ID numbers are shown in full (then a reason is required).
+
+    ``classes``: the classes of the school the user may export (view_students, through the access
+    layer). ``whole_school``: whether the user may export the whole school; when False (a head
+    teacher, who holds view_students on a class only) a class must be chosen.
+    """
 
     school_class = forms.ModelChoiceField(label="班级", queryset=SchoolClass.objects.none(), required=False,
                                           empty_label="全校", widget=forms.Select(attrs={"class": "form-select"}))
@@ -32,11 +37,14 @@ class ExportForm(forms.Form):
     reason = forms.CharField(label="导出原因", max_length=200, required=False,
                              widget=forms.TextInput(attrs={"class": "form-control"}))
 
-    def __init__(self, *args, school: School, may_reveal: bool, **kwargs):
+    def __init__(self, *args, classes, whole_school: bool, may_reveal: bool, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["school_class"].queryset = (SchoolClass.objects.filter(school=school)
-                                                .select_related("grade").order_by("grade__stage", "grade__level",
-                                                                                  "number"))
+        field = self.fields["school_class"]
+        field.queryset = classes.select_related("grade").order_by("grade__stage", "grade__level", "number")
+        if not whole_school:
+            field.required = True
+            field.empty_label = None
+            field.error_messages["required"] = "请选择班级"
         if not may_reveal:
             del self.fields["full"]
 

@@ -15,8 +15,8 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.client_ip import client_ip
-from schools.models import School
-from xueji.access import get_for_user, has_unit_perm, held_codenames, scoped
+from schools.models import School, SchoolClass
+from xueji.access import get_for_user, grants_for, has_unit_perm, held_codenames, scoped
 from xueji.lists import paginate, search_query
 
 from . import exporting, services
@@ -118,23 +118,54 @@ def template_download(request):
 
 @login_required
 def export_schools(request):
-    """The schools whose rosters the user may export (view_students), paginated."""
+    """The schools whose rosters the user may export (view_students), paginated, and the classes
+    on which the user holds view_students directly (a head teacher's)."""
     _require_any(request, "view_students")
     schools = scoped(request.user, School.objects.all(), "view_students").order_by("school_code")
     query = search_query(request)
     if query:
         schools = schools.filter(name__contains=query)
-    return render(request, "imports/export_schools.html", {"q": query, **paginate(request, schools)})
+    # Head teachers hold view_students on a class, not a school: their classes are listed apart.
+    classes = (SchoolClass.objects.filter(pk__in=grants_for(request.user, "view_students").class_ids)
+               .select_related("school", "grade").order_by("school__school_code", "grade__stage", "grade__level",
+                                                           "number"))
+    return render(request, "imports/export_schools.html", {"q": query, "classes": classes,
+                                                           **paginate(request, schools)})
+
+
+def _export_school(request, school_pk: int) -> tuple[School, bool]:
+    """The school whose roster is exported and whether the user may export all of it.
+
+    ``?class=<pk>`` (the export link of a class roster) resolves the class through the access layer
+    with view_students at class level, so that a head teacher, who holds it on one class only,
+    reaches the export of that class: 404 when the class is outside the user's scope or not of
+    this school, 403 without the right. Without it the school itself is resolved (view_students on
+    the school or a region above it). Raises Http404 or PermissionDenied.
+    """
+    class_pk = request.GET.get("class", "")
+    if class_pk:
+        if not class_pk.isdigit():
+            raise Http404("班级不存在")
+        school_class = get_for_user(request.user, SchoolClass.objects.select_related("school"), "view_students",
+                                    pk=int(class_pk), school_id=school_pk)
+        school = school_class.school
+        return school, has_unit_perm(request.user, "view_students", school)
+    return get_for_user(request.user, School.objects.all(), "view_students", pk=school_pk), True
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def export_roster(request, school_pk: int):
     """Export a school's or a class's roster. ID numbers are masked unless the user holds
-    reveal_id_number and asks for a full export with a reason (logged)."""
-    school = get_for_user(request.user, School.objects.all(), "view_students", pk=school_pk)
+    reveal_id_number and asks for a full export with a reason (logged).
+
+    The classes offered are those of the school where the user holds view_students (all of them for
+    a school's registrar, their own for a head teacher); "全校" only with the right on the school.
+    """
+    school, whole_school = _export_school(request, school_pk)
     may_reveal = has_unit_perm(request.user, "reveal_id_number", school)
-    form = ExportForm(request.POST or None, school=school, may_reveal=may_reveal,
+    classes = scoped(request.user, SchoolClass.objects.filter(school=school), "view_students")
+    form = ExportForm(request.POST or None, classes=classes, whole_school=whole_school, may_reveal=may_reveal,
                       initial={"school_class": request.GET.get("class")})
     if request.method == "POST" and form.is_valid():
         school_class = form.cleaned_data["school_class"]
@@ -152,5 +183,9 @@ def export_roster(request, school_pk: int):
         else:
             name = f"{school.school_code}_{school_class.pk if school_class else 'all'}_{timezone.localdate():%Y%m%d}"
             return FileResponse(output, as_attachment=True, filename=f"roster_{name}.xlsx", content_type=XLSX)
-    return render(request, "imports/export_form.html", {"school": school, "form": form, "may_reveal": may_reveal,
-                                                         "back": reverse("imports:export_schools")})
+    class_pk = request.GET.get("class")
+    # From a class roster, the way back is that roster (a head teacher has no school list to go back to).
+    back = (reverse("students:roster", args=[class_pk]) if class_pk else reverse("imports:export_schools"))
+    return render(request, "imports/export_form.html", {
+        "school": school, "form": form, "may_reveal": may_reveal, "whole_school": whole_school, "back": back,
+        "back_label": "班级花名册" if class_pk else "导出名册"})

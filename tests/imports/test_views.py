@@ -252,3 +252,77 @@ class TestExport:
     def test_the_school_list_shows_the_users_schools(self, cast, client_for):
         response = client_for(cast.registrar_a).get(reverse("imports:export_schools"))
         assert list(response.context["page_obj"]) == [cast.school_a]
+
+
+@pytest.mark.django_db
+class TestClassExport:
+    """A head teacher (view_students on one class) exports that class from its roster (review of
+    issue 3, finding 11): the class is resolved through the access layer at class level."""
+
+    def url(self, school, school_class):
+        return f"{reverse('imports:export', args=[school.pk])}?class={school_class.pk}"
+
+    def other_class(self, cast):
+        return cast.class_a.grade.classes.exclude(pk=cast.class_a.pk).first()
+
+    def test_head_teacher_exports_own_class_masked_and_the_export_is_logged(self, cast, client_for):
+        make_batch(cast, student_rows(2, class_number=1))  # grade 1 class 1: class_a
+        make_batch(cast, student_rows(1, seed=7, class_number=2))
+        client = client_for(cast.head_teacher_a)
+        page = client.get(self.url(cast.school_a, cast.class_a))
+        assert page.status_code == 200
+        form = page.context["form"]
+        assert list(form.fields["school_class"].queryset) == [cast.class_a] and "full" not in form.fields
+
+        response = client.post(self.url(cast.school_a, cast.class_a),
+                               {"school_class": cast.class_a.pk, "live_only": "on"})
+        assert response.status_code == 200 and response["Content-Type"].startswith("application/vnd.openxml")
+        ws = load_workbook(io.BytesIO(b"".join(response.streaming_content)), read_only=True).worksheets[0]
+        rows = list(ws.iter_rows(min_row=2, values_only=True))
+        ids = set(Student.objects.filter(school_class=cast.class_a).values_list("id_number", flat=True))
+        assert len(rows) == 2 and all("*" in r[12] for r in rows)  # only class_a's two, masked
+        assert not ids & {r[12] for r in rows}
+        event = AuditEvent.objects.get(kind="export")
+        assert event.actor == cast.head_teacher_a
+        assert event.extra == {"rows": 2, "full": False, "school": cast.school_a.pk, "class": cast.class_a.pk}
+
+    def test_a_full_export_is_refused_to_a_head_teacher(self, cast, client_for):
+        make_batch(cast, student_rows(1, class_number=1))
+        response = client_for(cast.head_teacher_a).post(
+            self.url(cast.school_a, cast.class_a), {"school_class": cast.class_a.pk, "full": "on", "reason": "家访"})
+        assert response.status_code == 200
+        rows = list(load_workbook(io.BytesIO(b"".join(response.streaming_content)), read_only=True)
+                    .worksheets[0].iter_rows(min_row=2, values_only=True))
+        assert "*" in rows[0][12] and AuditEvent.objects.get(kind="export").extra["full"] is False
+
+    def test_head_teacher_cannot_choose_the_whole_school_or_another_class(self, cast, client_for):
+        client = client_for(cast.head_teacher_a)
+        for data in ({"school_class": ""}, {"school_class": self.other_class(cast).pk}):
+            response = client.post(self.url(cast.school_a, cast.class_a), data)
+            assert response.status_code == 200 and response.context["form"].errors["school_class"]
+        assert not AuditEvent.objects.filter(kind="export").exists()
+
+    def test_head_teacher_gets_404_for_another_class_or_the_whole_school(self, cast, client_for):
+        client = client_for(cast.head_teacher_a)
+        other_school_class = cast.school_b.classes.first()
+        assert client.get(self.url(cast.school_a, self.other_class(cast))).status_code == 404
+        assert client.get(self.url(cast.school_b, other_school_class)).status_code == 404
+        assert client.get(self.url(cast.school_b, cast.class_a)).status_code == 404  # class not of that school
+        assert client.get(reverse("imports:export", args=[cast.school_a.pk])).status_code == 404
+        assert client.get(f"{reverse('imports:export', args=[cast.school_a.pk])}?class=x").status_code == 404
+
+    def test_a_user_with_the_class_in_scope_but_without_the_right_gets_403(self, cast, client_for):
+        assert client_for(cast.system_admin).get(self.url(cast.school_a, cast.class_a)).status_code == 403
+
+    def test_registrar_may_still_choose_the_whole_school_from_a_class_link(self, cast, client_for):
+        form = client_for(cast.registrar_a).get(self.url(cast.school_a, cast.class_a)).context["form"]
+        assert not form.fields["school_class"].required and "full" in form.fields
+        assert form.fields["school_class"].queryset.count() == cast.school_a.classes.count()
+
+    def test_the_roster_page_links_to_the_export_and_the_export_page_lists_the_class(self, cast, client_for):
+        client = client_for(cast.head_teacher_a)
+        roster = client.get(reverse("students:roster", args=[cast.class_a.pk])).content.decode()
+        assert self.url(cast.school_a, cast.class_a) in roster
+        listing = client.get(reverse("imports:export_schools"))
+        assert list(listing.context["classes"]) == [cast.class_a]
+        assert self.url(cast.school_a, cast.class_a) in listing.content.decode()
