@@ -3,14 +3,20 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.urls import reverse_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
 
 from audits.models import AuditEvent
 from audits.services import audit_record
 
 from .client_ip import client_ip
 from .forms import LoginForm, XuejiPasswordChangeForm
+from .middleware import is_background
 from .selectors import account_unit
 
 
@@ -66,3 +72,31 @@ def lockout_response(request, original_response=None, credentials=None):
         "cooloff_minutes": settings.AXES_COOLOFF_MINUTES,
     }
     return render(request, "accounts/locked_out.html", context, status=429)
+
+
+@never_cache
+@require_GET
+def keep_alive(request):
+    """The session script's ping (static/xueji/session.js): 204 while the session lives, 401 once
+    it has expired (never a redirect to login, which a script could not tell from a page).
+
+    Restarts the session's idle clock (saves the session) unless the request is a background check
+    (``X-Xueji-Background: 1``, see accounts.middleware.IdleSessionMiddleware), which only asks.
+    Writes nothing else. The answer carries the current CSRF token (``X-CSRFToken``): Django rotates
+    the token at login, and a page kept open while the user logged in again in another tab must
+    send the new one with its form.
+    """
+    if not request.user.is_authenticated:
+        return HttpResponse(status=401)
+    if not is_background(request):
+        request.session.modified = True  # explicit: not left to SESSION_SAVE_EVERY_REQUEST
+    response = HttpResponse(status=204)
+    response["X-CSRFToken"] = get_token(request)
+    return response
+
+
+@login_required
+def session_restored(request):
+    """Where the login opened from the "登录已过期" notice leads: says to go back to the page whose
+    input was kept (that page's script notices the new session by itself)."""
+    return render(request, "accounts/session_restored.html")

@@ -66,7 +66,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Django's SessionMiddleware, except that background polls do not renew the idle session.
+    "accounts.middleware.IdleSessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -76,7 +77,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "accounts.middleware.PasswordChangeRequiredMiddleware",
-    "accounts.middleware.HtmxLoginRedirectMiddleware",
+    "accounts.middleware.ExpiredSessionMiddleware",
     # Axes must be last: it inspects the response of the login view.
     "axes.middleware.AxesMiddleware",
 ]
@@ -131,7 +132,8 @@ LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
-# Idle timeout: the session expires SESSION_IDLE_MINUTES after the last request.
+# Idle timeout: the session expires SESSION_IDLE_MINUTES after the last request (background polls
+# marked X-Xueji-Background do not count; static/xueji/session.js renews it while the user types).
 SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 30)
 SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
 SESSION_SAVE_EVERY_REQUEST = True
