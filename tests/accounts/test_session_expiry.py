@@ -182,6 +182,7 @@ class TestTheScriptOnPages:
         assert 'data-warn-seconds="300"' in html and 'data-ping-seconds="300"' in html
         assert f'data-keep-alive-url="{KEEP_ALIVE}"' in html
         assert "会话将在" in html and "延长会话" in html and NOTICE in html  # the script's templates
+        assert "{#" not in html and "#}" not in html  # no template comment leaks onto the page
 
     def test_the_unread_badge_is_polled_as_a_background_request(self, client_for, cast):
         html = client_for(cast.registrar_a).get(HOME).content.decode()
