@@ -68,12 +68,16 @@ def student_list(request):
         # The search box posts, so that names and ID numbers stay out of URLs and logs.
         return redirect(search_redirect_url(request, request.path))
     filterset = StudentFilter(request.GET or None, queryset=selectors.student_list(request.user), request=request)
-    qs = filterset.qs if filterset.is_bound and filterset.is_valid() else filterset.queryset
+    # A filter value that does not validate (a school outside the scope or region, a stale link)
+    # shows its error and no rows: dropping it would widen the list to the whole scope.
+    filter_invalid = filterset.is_bound and not filterset.is_valid()
+    qs = filterset.queryset.none() if filter_invalid else filterset.qs
     q = search_recall(request) or request.GET.get("q", "")
     qs = selectors.student_search(qs, q)
     sorts = SEARCH_SORTS if q.strip() and not selectors.search_in_pinyin_order(q) else LIST_SORTS
     qs, sort = sort_by(request, qs, sorts, "name")
-    context = {"filter": filterset, "sort": sort, "q": q, "can_create": "edit_students" in held_codenames(request.user),
+    context = {"filter": filterset, "filter_invalid": filter_invalid, "sort": sort, "q": q,
+               "can_create": "edit_students" in held_codenames(request.user),
                **paginate(request, qs, count_cap=LIST_COUNT_CAP)}
     return render(request, "students/student_list.html", context)
 

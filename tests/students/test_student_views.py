@@ -120,7 +120,7 @@ class TestList:
 
     def test_search_costs_the_same_queries_as_the_list(self, cast, client_for, student, django_assert_num_queries):
         client = client_for(cast.registrar_a)
-        with django_assert_num_queries(12):
+        with django_assert_num_queries(13):
             # As test_query_count_does_not_grow_with_rows; the capped count is still one query.
             response = client.get(reverse("students:list"), {"q": "张"})
         assert student.name in response.content.decode()
@@ -129,11 +129,12 @@ class TestList:
         for i in range(12):
             make_student(cast.registrar_a, cast.school_a, name=f"学生{chr(0x4e00 + i)}")
         client = client_for(cast.registrar_a)
-        with django_assert_num_queries(12):
+        with django_assert_num_queries(13):
             # 1. session  2. user  3. held codenames (view check, nav, create button)
-            # 4. view_students grants (UNION of three permission tables)  5. count for the paginator
-            # 6. school choices  7. class choices  8. the page's ids  9. its students (school, grade,
-            # class joined)  10-12. savepoint, session update (SESSION_SAVE_EVERY_REQUEST), release
+            # 4. view_students grants (UNION of three permission tables)  5. the stages of the
+            # user's schools (grade choices)  6. count for the paginator  7. school choices
+            # 8. class choices  9. the page's ids  10. its students (school, grade, class joined)
+            # 11-13. savepoint, session update (SESSION_SAVE_EVERY_REQUEST), release
             response = client.get(reverse("students:list"))
         assert response.status_code == 200
 
@@ -187,6 +188,58 @@ class TestRegionBeforeSchool:
         client = client_for(cast.city_approver)
         assert student.name in client.get(reverse("students:list"), {"region": "340102"}).content.decode()
         assert student.name not in client.get(reverse("students:list"), {"region": "340104"}).content.decode()
+
+
+class TestInvalidFiltersNeverWiden:
+    """A filter value that does not validate shows its error and no rows, never the whole scope."""
+
+    def test_a_school_outside_the_scope_shows_no_rows_and_the_error(self, cast, client_for, student, active):
+        response = client_for(cast.city_approver).get(reverse("students:list"),
+                                                      {"status": "draft", "school": cast.other_school.pk})
+        body = response.content.decode()
+        assert response.status_code == 200 and list(response.context["page_obj"]) == []
+        assert "school" in response.context["filter"].errors and "所选学校不在您的管辖范围内" in body
+        assert student.name not in body and active.name not in body
+
+    def test_a_bad_value_in_one_filter_keeps_out_every_row(self, cast, client_for, student):
+        response = client_for(cast.registrar_a).get(reverse("students:list"), {"grade": "99", "status": "draft"})
+        assert list(response.context["page_obj"]) == [] and "筛选条件有误" in response.content.decode()
+
+    def test_a_bureau_link_naming_a_class_filters_by_it_without_a_school(self, cast, client_for, student):
+        other_class = cast.school_a.classes.exclude(pk=cast.class_a.pk).order_by("grade__level", "number").first()
+        elsewhere = make_student(cast.registrar_a, cast.school_a, name="李小强", school_class=other_class,
+                                 grade=other_class.grade)
+        response = client_for(cast.county_approver).get(reverse("students:list"), {"school_class": cast.class_a.pk})
+        assert not response.context["filter"].errors
+        assert [s.name for s in response.context["page_obj"]] == [student.name]
+        assert elsewhere.name not in response.content.decode()
+        # Only the named class is offered, not every class of the county.
+        field = response.context["filter"].form.fields["school_class"]
+        assert [value for value, _ in field.choices if value] == [cast.class_a.pk]
+
+    def test_a_class_outside_the_scope_shows_no_rows(self, cast, client_for, student):
+        foreign = cast.school_b.classes.first()
+        response = client_for(cast.county_approver).get(reverse("students:list"), {"school_class": foreign.pk})
+        assert "school_class" in response.context["filter"].errors
+        assert list(response.context["page_obj"]) == []
+
+    def test_a_class_of_another_school_than_the_chosen_one_is_an_error(self, cast, client_for, student):
+        response = client_for(cast.county_approver).get(
+            reverse("students:list"), {"school": cast.school_a2.pk, "school_class": cast.class_a.pk})
+        assert "school_class" in response.context["filter"].errors
+        assert list(response.context["page_obj"]) == []
+
+
+class TestListDetails:
+    def test_a_primary_school_is_offered_primary_grades_only(self, cast, client_for):
+        response = client_for(cast.registrar_a).get(reverse("students:list"))
+        grades = [label for value, label in response.context["filter"].form.fields["grade"].choices if value]
+        assert grades == ["一年级", "二年级", "三年级", "四年级", "五年级", "六年级"]
+
+    def test_a_bureau_is_offered_every_grade(self, cast, client_for):
+        response = client_for(cast.city_approver).get(reverse("students:list"))
+        grades = [label for value, label in response.context["filter"].form.fields["grade"].choices if value]
+        assert "初一" in grades and "高三" in grades and "一年级" in grades
 
 
 class TestPageOrder:
