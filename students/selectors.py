@@ -23,6 +23,8 @@ LIST_FIELDS = ("id", "name", "name_pinyin", "gender", "birth_date", "id_type", "
                "school_class__number")
 _ID_LIKE = re.compile(r"^[0-9]{6,17}[0-9X]$")
 _STUDENT_NUMBER = re.compile(r"^[GLJ][0-9]{17}[0-9X]$")
+# The beginning of a national student number ("L3401", "G3401022018"): never a pinyin search.
+_STUDENT_NUMBER_PREFIX = re.compile(r"^[GLJ][0-9]{1,17}$")
 _HAN = re.compile(r"[\u3400-\u9fff\U00020000-\U0003134f]")
 
 
@@ -43,6 +45,8 @@ def student_search(queryset: QuerySet, q: str) -> QuerySet:
     * an ID number (15–18 characters, any spacing, full-width, lower-case x): exact match on the
       normalised number;
     * a national student number (G/L/J + 18): exact match;
+    * the beginning of one (G/L/J followed by digits, "L3401"): prefix of the student number
+      (``student_number LIKE 'L3401%'``, the column's pattern index on PostgreSQL), not pinyin;
     * Latin letters: prefix of the name's pinyin ("zhangsan") or of its initials ("zs");
     * anything else: prefix of the name ("张", "张三"), bounded by the pinyin range every such name
       lies in (``pinyin.pinyin_range``), so the results can be read from the pinyin index in order
@@ -55,6 +59,8 @@ def student_search(queryset: QuerySet, q: str) -> QuerySet:
     compact = _compact(text)
     if _STUDENT_NUMBER.match(compact):
         return queryset.filter(student_number=compact)
+    if _STUDENT_NUMBER_PREFIX.match(compact):
+        return queryset.filter(student_number__startswith=compact)
     if _ID_LIKE.match(compact):
         return queryset.filter(id_number=compact)
     if not _HAN.search(text):

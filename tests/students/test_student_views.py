@@ -79,6 +79,27 @@ class TestList:
         response = client_for(cast.registrar_a).get(reverse("students:list"), {"q": active.student_number.lower()})
         assert active.name in response.content.decode()
 
+    def test_a_partial_student_number_searches_number_prefixes_not_pinyin(self, cast, client_for):
+        from students.services import student_number_assign, student_verify
+
+        numbered = make_student(cast.registrar_a, cast.school_a, status=StudentStatus.ACTIVE, name="王小红",
+                                gender="2")
+        student_number_assign(actor=cast.registrar_a, student=numbered)
+        for name in ("李四", "金明", "高山"):  # li, jin, gao: pinyin of "l", "j", "g"
+            make_student(cast.registrar_a, cast.school_a, name=name)
+        client = client_for(cast.registrar_a)
+
+        def names(q):
+            return [s.name for s in client.get(reverse("students:list"), {"q": q}).context["page_obj"]]
+
+        assert numbered.student_number.startswith("L340102")
+        assert names("L3401") == names("l340102") == ["王小红"]
+        assert names("J3401") == []
+        assert names("G3401022018") == []
+        student_verify(actor=cast.registrar_a, student=numbered)
+        assert names(numbered.student_number[:11]) == ["王小红"]
+        assert names("l") == ["李四"] and names("j") == ["金明"]  # letters alone still search pinyin
+
     def test_filters_by_grade_status_and_flag(self, cast, client_for, student, active):
         client = client_for(cast.registrar_a)
         body = client.get(reverse("students:list"), {"status": "active"}).content.decode()
