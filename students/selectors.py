@@ -2,6 +2,8 @@
 
 import re
 import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.core.exceptions import ValidationError
@@ -11,7 +13,16 @@ from django.utils import timezone
 
 from xueji.access import grants_for, scope_q, scoped
 
-from .models import LIVE_STATUSES, ArchiveItem, ArchiveItemType, FamilyMember, ProblemMember, ProblemRecord, Student
+from .models import (
+    LIVE_STATUSES,
+    ArchiveItem,
+    ArchiveItemType,
+    FamilyMember,
+    ProblemMember,
+    ProblemRecord,
+    Student,
+    StudentStatus,
+)
 from .pinyin import normalise_pinyin_query, pinyin_range
 from .services import add_months
 from .validators import normalise_text
@@ -155,6 +166,61 @@ def _diff_rows(rows, what: str, model) -> list[dict]:
                     "type": row.history_type, "what": what, "changes": changes})
         previous = row
     return out
+
+
+@dataclass(frozen=True)
+class IdNumberHolder:
+    """A record that holds an ID number a new or edited draft of ``school`` may not take: a live
+    (pending, active, suspended) record anywhere, or another draft of the same school. Carries
+    the holder's school name and status only (never the student: the school may be another's)."""
+
+    status: str
+    school_name: str
+    own_school: bool
+
+    @property
+    def code(self) -> str:
+        """"id_number_own_school", or "id_number_live_elsewhere" (the page then offers a transfer)."""
+        return "id_number_own_school" if self.own_school else "id_number_live_elsewhere"
+
+    @property
+    def message(self) -> str:
+        """The Chinese error for the 身份证件号 field or column (the form and the import say the same)."""
+        if self.own_school and self.status == StudentStatus.DRAFT:
+            return "本校已有该身份证件号的学籍草稿，请勿重复录入"
+        label = StudentStatus(self.status).label
+        if self.own_school:
+            return f"本校已有该身份证件号的学籍（状态：{label}），请勿重复录入"
+        return (f"该身份证件号已在{self.school_name}有学籍（状态：{label}），不能重复注册；"
+                "如学生已转入本校，请发起转学")
+
+
+def id_number_holders(numbers: Iterable[str], *, school, exclude_pk: int | None = None,
+                      chunk: int = 1000) -> dict[str, IdNumberHolder]:
+    """The rule both the student form and the Excel import apply before saving drafts at
+    ``school``: an ID number may not be held by a live record anywhere in the country (一人一籍,
+    DESIGN.md §4; the database index guards it again at registration) nor by another draft of
+    the same school (a double entry). Drafts of other schools do not count (the duplicate scan
+    flags them).
+
+    ``numbers``: normalised ID numbers (blanks ignored); ``exclude_pk``: the record being edited.
+    Returns {number: IdNumberHolder} for the numbers that are taken, a live holder before a draft.
+    Not scoped to a user on purpose (national uniqueness); reveals only school names and statuses.
+    One query per ``chunk`` numbers.
+    """
+    wanted = list(dict.fromkeys(n for n in numbers if n))
+    found: dict[str, IdNumberHolder] = {}
+    for start in range(0, len(wanted), chunk):
+        qs = Student.objects.filter(Q(status__in=LIVE_STATUSES) | Q(status=StudentStatus.DRAFT, school=school),
+                                    id_number__in=wanted[start:start + chunk])
+        if exclude_pk is not None:
+            qs = qs.exclude(pk=exclude_pk)
+        for number, status, school_id, school_name in qs.values_list("id_number", "status", "school_id",
+                                                                     "school__name"):
+            if number in found and found[number].status != StudentStatus.DRAFT:
+                continue
+            found[number] = IdNumberHolder(status=status, school_name=school_name, own_school=school_id == school.pk)
+    return found
 
 
 def suspected_duplicates(student: Student) -> QuerySet:

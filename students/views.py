@@ -164,16 +164,22 @@ def student_create(request):
     once = SubmissionToken.for_request(request, CREATE_FORM)
     if request.method == "POST" and not once.valid:
         entry.form.add_error(None, once.invalid_message)  # re-rendered with the input and a new token
-    elif request.method == "POST" and entry.is_valid():
-        data, members = entry.cleaned()
+    elif request.method == "POST":
         try:
+            # Claimed before validating: a repeat of a saved form would fail validation (its ID
+            # number is now held by the first one's draft) instead of leading to that draft.
             with once.claim() as claim:
+                if not entry.is_valid():
+                    raise _FormInvalid
+                data, members = entry.cleaned()
                 student = services.student_create(actor=request.user, school=school, data=data, members=members)
                 claim.url = reverse("students:detail", args=[student.pk])
         except AlreadySubmitted as repeat:
             # A double click or a resent POST: the first one wrote the record (or is writing it).
             messages.warning(request, repeat.message)
             return redirect(repeat.url or "students:list")
+        except _FormInvalid:
+            pass  # the claim was released: the corrected form may be sent again with the same token
         except ValidationError as exc:
             _errors_to_form(entry, exc)  # the token was released: the corrected form may be sent again
         else:
@@ -181,7 +187,20 @@ def student_create(request):
             _liability_message(request, entry)
             return redirect(claim.url)
     return render(request, "students/student_form.html",
-                  {"entry": entry, "school": school, "student": None, "once": once})
+                  {"entry": entry, "school": school, "student": None, "once": once,
+                   "transfer_url": _transfer_url(entry)})
+
+
+def _transfer_url(entry: StudentEntry) -> str:
+    """The page to start a transfer when the ID number is held by a live record of another
+    school (a link next to the error, which says "请发起转学"), else ""."""
+    if not entry.form.is_bound or not entry.form.has_error("id_number", "id_number_live_elsewhere"):
+        return ""
+    return services.transfer_start_url()
+
+
+class _FormInvalid(Exception):
+    """Leaves the one-time claim of a form that did not validate (the claim is released)."""
 
 
 def _liability_message(request, entry: StudentEntry) -> None:
@@ -221,7 +240,7 @@ def student_update(request, pk: int):
             return redirect("students:detail", pk=student.pk)
     return render(request, "students/student_form.html",
                   {"entry": entry, "school": student.school, "student": student, "reason_form": reason_form,
-                   "correction_url": _correction_url(student)})
+                   "correction_url": _correction_url(student), "transfer_url": _transfer_url(entry)})
 
 
 def _correction_url(student: Student) -> str:

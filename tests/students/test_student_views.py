@@ -355,6 +355,27 @@ class TestCreate:
         assert "监护人的身份证件号" in response.content.decode()
         assert not Student.objects.exists()
 
+    def test_an_id_number_live_elsewhere_is_refused_next_to_the_field_with_a_transfer_link(self, cast, client_for):
+        holder = make_student(cast.registrar_b, cast.school_b, status=StudentStatus.ACTIVE)
+        response = client_for(cast.registrar_a).post(reverse("students:create"),
+                                                     form_post(cast, id_number=holder.id_number))
+        body = response.content.decode()
+        assert response.status_code == 200 and Student.objects.filter(school=cast.school_a).count() == 0
+        assert response.context["entry"].form.errors["id_number"] == [
+            f"该身份证件号已在{cast.school_b.name}有学籍（状态：在籍），不能重复注册；如学生已转入本校，请发起转学"]
+        assert f'<a href="{reverse("transfers:transfer_new")}">发起转学</a>' in body
+
+    def test_an_id_number_of_a_draft_of_the_school_is_refused_without_a_transfer_link(self, cast, client_for, student):
+        response = client_for(cast.registrar_a).post(reverse("students:create"),
+                                                     form_post(cast, id_number=student.id_number))
+        body = response.content.decode()
+        assert "本校已有该身份证件号的学籍草稿，请勿重复录入" in body
+        assert reverse("transfers:transfer_new") not in body and Student.objects.count() == 1
+
+    def test_the_live_id_check_runs_while_typing_or_pasting(self, cast, client_for):
+        body = client_for(cast.registrar_a).get(reverse("students:create")).content.decode()
+        assert 'hx-trigger="input changed delay:400ms, blur"' in body
+
     @pytest.mark.parametrize("garbage", [
         {"birth_date": "2018-02-30"}, {"birth_date": "99999999"}, {"birth_date": "\x00"}, {"grade": "abc"},
         {"school_class": "999999"}, {"id_type": "Q"}, {"id_number": "１２３"}, {"id_number": "x" * 10000},
@@ -402,6 +423,22 @@ class TestEdit:
             data[f"family-{i}-id"] = m.pk
         response = client_for(cast.registrar_a).post(reverse("students:edit", args=[active.pk]), data)
         assert response.status_code == 200 and "修改原因" in response.content.decode()
+
+    def test_errors_of_a_hidden_member_field_are_shown_at_the_top(self, cast, client_for, student):
+        data = form_post(cast, name="张小明", id_number=student.id_number)
+        data["family-INITIAL_FORMS"] = "2"
+        data["family-0-id"] = "999999"
+        data["family-1-id"] = student.family_members.get(order=2).pk
+        response = client_for(cast.registrar_a).post(reverse("students:edit", args=[student.pk]), data)
+        assert response.status_code == 200
+        assert '<div class="alert alert-danger"><div>成员1：' in response.content.decode()
+
+    def test_a_draft_keeps_its_own_id_number(self, cast, client_for, student):
+        data = form_post(cast, name="张小明", id_number=student.id_number, phone="13912345678")
+        data["family-INITIAL_FORMS"] = "2"
+        for i, m in enumerate(student.family_members.order_by("order")):
+            data[f"family-{i}-id"] = m.pk
+        assert client_for(cast.registrar_a).post(reverse("students:edit", args=[student.pk]), data).status_code == 302
 
     def test_head_teacher_is_403(self, cast, client_for, student):
         assert client_for(cast.head_teacher_a).get(reverse("students:edit", args=[student.pk])).status_code == 403
