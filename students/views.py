@@ -479,9 +479,14 @@ def problem_detail(request, pk: int):
             else:
                 messages.success(request, "问题学籍已处理。")
                 return redirect("students:problem_detail", pk=problem.pk)
-    members = problem.members.select_related("student__school", "student__grade", "student__school_class")
+    members = list(problem.members.select_related("student__school", "student__grade", "student__school_class"))
+    # A cross-school case shows a school's staff the other school's record by its school's name
+    # only: the record itself is outside their scope (its page would be 404).
+    visible = set(scoped(request.user, Student.objects.filter(pk__in=[m.student_id for m in members]),
+                         "view_students").values_list("pk", flat=True))
     return render(request, "students/problem_detail.html",
-                  {"problem": problem, "members": members, "form": form, "can_resolve": can_resolve})
+                  {"problem": problem, "rows": [(m.student, m.student_id in visible) for m in members],
+                   "form": form, "can_resolve": can_resolve})
 
 
 def _errors_to_plain_form(form, exc: ValidationError) -> None:
