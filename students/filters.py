@@ -127,7 +127,7 @@ class StudentFilter(django_filters.FilterSet):
             return GRADE_CODES
         stages = set()
         for stage in (School.objects.filter(Q(pk__in=grants.school_ids) | Q(classes__pk__in=grants.class_ids))
-                      .values_list("stage", flat=True).distinct()):
+                      .order_by().values_list("stage", flat=True).distinct()):
             stages.update(School(stage=stage).stages())
         return [(code, name) for code, name in GRADE_CODES if STAGE_OF_DIGIT[code[0]] in stages] or GRADE_CODES
 

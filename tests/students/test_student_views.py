@@ -153,8 +153,8 @@ class TestList:
         with django_assert_num_queries(13):
             # 1. session  2. user  3. held codenames (view check, nav, create button)
             # 4. view_students grants (UNION of three permission tables)  5. the stages of the
-            # user's schools (grade choices)  6. count for the paginator  7. school choices
-            # 8. class choices  9. the page's ids  10. its students (school, grade, class joined)
+            # user's schools (grade choices)  6. count for the paginator  7. the page's ids
+            # 8. its students (school, grade, class joined)  9. school choices  10. class choices
             # 11-13. savepoint, session update (SESSION_SAVE_EVERY_REQUEST), release
             response = client.get(reverse("students:list"))
         assert response.status_code == 200
