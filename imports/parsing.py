@@ -8,7 +8,8 @@ problems of the file as a whole. The rules of national_import_columns.txt (stude
 * columns are matched by header, not by position: spaces, line breaks, a leading "*" and a note in
   brackets ("出生日期（YYYYMMDD）") are ignored; unknown columns are ignored; a missing required
   column (``REQUIRED_HEADERS``) is a file error; a missing optional column takes the record's default;
-* dates as text YYYYMMDD, YYYY-MM-DD or YYYY/MM/DD, or as Excel date cells; 入学年月 YYYYMM;
+* dates as text YYYYMMDD, YYYY-MM-DD, YYYY/MM/DD or YYYY年M月D日, or as Excel date cells; 入学年月
+  YYYYMM, YYYY-MM, YYYY/MM, YYYY.MM or YYYY年M月 (students.forms.normalise_entry_month);
 * region codes as 6 digits or 12 digits (the 12-digit township/village code, or the county code
   padded with zeros): the record keeps the 6-digit county-level part (GB/T 2260), which is all
   schools.Region holds;
@@ -48,9 +49,9 @@ from django.utils import timezone
 
 from schools.models import Grade, School, SchoolClass
 from students import codes
-from students.forms import NATIONAL_COLUMNS, FamilyMemberForm, RegionCodes, StudentForm
-from students.models import LIVE_STATUSES, Student, StudentStatus
-from students.services import transfer_start_url
+from students.forms import NATIONAL_COLUMNS, FamilyMemberForm, RegionCodes, StudentForm, normalise_entry_month
+from students.models import Student
+from students.selectors import id_number_holders
 from students.synthetic import school_year_of
 
 # The optional extra column naming the grade (not in the national sheet; see the module docstring).
@@ -516,6 +517,9 @@ class _ImportStudentForm(_RowForm, StudentForm):
     would repeat are the form fields' own (same max lengths and choices), plus database look-ups
     that the import does in bulk (class and grade preloaded, one-live-record checked per file)."""
 
+    # ID numbers already held are found for the whole file at once (``duplicates``), by the same rule.
+    check_id_holders = False
+
     def _post_clean(self):
         pass
 
@@ -738,11 +742,13 @@ class RowValidator:
         student["grade"], student["school_class"] = grade, school_class
 
     def _grade_from_entry(self, student: dict, fail: Callable) -> Grade | None:
-        month = str(student.get("entry_month") or "")
-        if not re.fullmatch(r"(19|20)[0-9]{2}(0[1-9]|1[0-2])", month.replace("-", "").replace("/", "")):
-            fail("班号", "无法确定年级：请填写正确的入学年月（YYYYMM），或增加“年级”列")
+        try:
+            month = normalise_entry_month(student.get("entry_month"))  # as the form reads it
+        except ValidationError:
+            month = ""
+        if not month:
+            fail("班号", "无法确定年级：请填写正确的入学年月（如 202409），或增加“年级”列")
             return None
-        month = month.replace("-", "").replace("/", "")
         year, mon = int(month[:4]), int(month[4:])
         entry_year = year if mon >= 7 else year - 1
         # Admitted for the coming school year (July/August, before September): first grade.
@@ -870,7 +876,8 @@ def _validate_rows(sheet: Sheet, result: Validation, *, school: School, progress
 
 def duplicates(rows: list[ValidRow], *, school: School, chunk: int = 1000) -> list[RowError]:
     """Rows whose ID number repeats inside the file, is held by a live record anywhere (the
-    message names that school only: 一人一籍, DESIGN.md §4), or by a draft of this school.
+    message names that school and the record's status only: 一人一籍, DESIGN.md §4), or by a draft
+    of this school: the rule of the student form (students.selectors.id_number_holders).
 
     One query per ``chunk`` numbers. Rows found are removed from ``rows`` (in place).
     """
@@ -887,28 +894,12 @@ def duplicates(rows: list[ValidRow], *, school: School, chunk: int = 1000) -> li
                 others = "、".join(str(o) for o in found if o != row)
                 errors.append(RowError(row, "身份证件号", f"与本文件第{others}行的身份证件号重复"))
                 bad_rows.add(row)
-    numbers = list(by_number)
-    holders: dict[str, str] = {}
-    drafts: set[str] = set()
-    for start in range(0, len(numbers), chunk):
-        part = numbers[start:start + chunk]
-        for number, status, school_id, school_name in (
-                Student.objects.filter(id_number__in=part, status__in=[*LIVE_STATUSES, StudentStatus.DRAFT])
-                .values_list("id_number", "status", "school_id", "school__name")):
-            if status in LIVE_STATUSES:
-                holders[number] = school_name
-            elif school_id == school.pk:
-                drafts.add(number)
-    url = transfer_start_url() if holders else ""
-    hint = f"（发起转学：{url}）" if url else ""
+    # The student form's rule and message (students.selectors.id_number_holders), for the whole file.
+    holders = id_number_holders(by_number, school=school, chunk=chunk)
     for number, found in by_number.items():
-        for row in found:
-            if number in holders:
-                errors.append(RowError(row, "身份证件号", f"该身份证件号已在{holders[number]}有在籍学籍，不能重复注册；"
-                                                        f"如学生已转入本校，请发起转学{hint}"))
-                bad_rows.add(row)
-            elif number in drafts:
-                errors.append(RowError(row, "身份证件号", "本校已有该身份证件号的学籍草稿，请勿重复录入"))
+        if number in holders:
+            for row in found:
+                errors.append(RowError(row, "身份证件号", holders[number].message))
                 bad_rows.add(row)
     rows[:] = [r for r in rows if r.row not in bad_rows]
     return errors

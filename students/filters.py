@@ -61,14 +61,8 @@ class StudentFilter(django_filters.FilterSet):
         grants = grants_for(user, "view_students")
         self.filters["region"].queryset = self._regions(grants)
         self.filters["school"].queryset, region_first = self._schools(user, grants, data or {})
-        school_id = (data or {}).get("school")
-        classes = scoped(user, SchoolClass.objects.all(), "view_students").select_related("grade").only(
-            "id", "name", "grade__stage", "grade__level", "number")
-        if school_id and str(school_id).isdigit():
-            classes = classes.filter(school_id=int(school_id))
-        elif not self._single_school(user):
-            classes = classes.none()
-        self.filters["school_class"].queryset = classes
+        self.filters["school_class"].queryset = self._classes(user, data or {})
+        self.filters["grade"].extra["choices"] = self._grade_choices(grants)
         for field in self.form.fields.values():
             field.widget.attrs.setdefault("class", "form-select")
         self.form.fields["region"].label_from_instance = _region_label
@@ -79,6 +73,11 @@ class StudentFilter(django_filters.FilterSet):
             self.form.fields["school"].empty_label = "全部学校（先选区域，再选学校）"
         if not grants.region_paths:
             del self.form.fields["region"]  # a school's own staff: nothing to choose
+        else:
+            self.form.fields["region"].error_messages["invalid_choice"] = "所选区域不在您的管辖范围内"
+        self.form.fields["school"].error_messages["invalid_choice"] = "所选学校不在您的管辖范围内或不属于所选区域"
+        self.form.fields["school_class"].error_messages["invalid_choice"] = (
+            "所选班级不在您的管辖范围内或不属于所选学校")
 
     @staticmethod
     def _regions(grants) -> QuerySet:
@@ -98,13 +97,39 @@ class StudentFilter(django_filters.FilterSet):
         schools = scoped(user, School.objects.all(), "view_students").only("id", "name").order_by("school_code")
         if not any(len(path_codes(path)) < 3 for path in grants.region_paths):
             return schools, False  # no grant above a county: few schools, no count needed
-        code, school_id = str(data.get("region") or ""), str(data.get("school") or "")
+        code, school_id = str(data.get("region") or ""), _id_param(data.get("school"))
         region = Region.objects.filter(code=code).only("path").first() if code.isdigit() else None
         if region:
             schools = schools.filter(path__startswith=region.path)
         if schools.count() <= SCHOOL_CHOICES_MAX:
             return schools, False
-        return (schools.filter(pk=int(school_id)) if school_id.isdigit() else schools.none()), True
+        return (schools.filter(pk=school_id) if school_id is not None else schools.none()), True
+
+    @classmethod
+    def _classes(cls, user, data) -> QuerySet:
+        """Class choices: the classes of the chosen school, or of the user's only school; else
+        only the one class a link names (validated within the user's scope, like a school named
+        by a link), so that a bureau's page never lists thousands of classes."""
+        classes = scoped(user, SchoolClass.objects.all(), "view_students").select_related("grade").only(
+            "id", "name", "grade__stage", "grade__level", "number")
+        school_id, class_id = _id_param(data.get("school")), _id_param(data.get("school_class"))
+        if school_id is not None:
+            return classes.filter(school_id=school_id)
+        if cls._single_school(user):
+            return classes
+        return classes.filter(pk=class_id) if class_id is not None else classes.none()
+
+    @staticmethod
+    def _grade_choices(grants) -> list[tuple[str, str]]:
+        """The grades of the stages the user's schools teach, for a school's own staff (one query);
+        every grade for bureau users (a county mixes primary and secondary schools)."""
+        if grants.region_paths or not (grants.school_ids or grants.class_ids):
+            return GRADE_CODES
+        stages = set()
+        for stage in (School.objects.filter(Q(pk__in=grants.school_ids) | Q(classes__pk__in=grants.class_ids))
+                      .order_by().values_list("stage", flat=True).distinct()):
+            stages.update(School(stage=stage).stages())
+        return [(code, name) for code, name in GRADE_CODES if STAGE_OF_DIGIT[code[0]] in stages] or GRADE_CODES
 
     @staticmethod
     def _single_school(user) -> bool:
@@ -122,6 +147,12 @@ class StudentFilter(django_filters.FilterSet):
 
     def filter_flag(self, queryset, name, value):
         return queryset.filter(FLAGS[value][1]) if value in FLAGS else queryset
+
+
+def _id_param(value) -> int | None:
+    """A primary key given in the query string, or None when absent or not a plausible id."""
+    text = str(value or "")
+    return int(text) if text.isdigit() and len(text) < 12 else None
 
 
 def _region_label(region: Region) -> str:

@@ -18,11 +18,13 @@ booleans take True/False; dates take ``date`` or text YYYYMMDD / YYYY-MM-DD.
 
 import copy
 import re
+import unicodedata
 from datetime import date
 from types import SimpleNamespace
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.core.validators import ProhibitNullCharactersValidator
 from django.urls import reverse_lazy
 from django.utils import timezone
 
@@ -36,10 +38,14 @@ from agreements.rules import (
 from schools.models import Grade, Region, SchoolClass
 
 from .models import KEY_DATA_FIELDS, FamilyMember, ProblemRecord, Student, mask_id_number
+from .selectors import id_number_holders
 from .services import FAMILY_DATA_FIELDS, STUDENT_DATA_FIELDS
-from .validators import validate_id_for_type
+from .validators import MAX_RAW_LENGTH, validate_id_for_type
 
 DATE_INPUT_FORMATS = ["%Y-%m-%d", "%Y%m%d", "%Y/%m/%d", "%Y.%m.%d"]
+DATE_FORMATS_HELP = "YYYY-MM-DD 或 YYYYMMDD"
+ENTRY_MONTH_HELP = "YYYYMM（如 202409），也可填写 2024-09、2024/09、2024.09 或 2024年9月"
+CONTROL_CHARACTERS = "不能包含控制字符"
 PHONE = re.compile(r"^\+?[0-9][0-9\- ]{5,18}[0-9]$")
 # The oldest student a record may describe (adult education is not in scope): 30 years.
 MAX_AGE_YEARS = 30
@@ -82,6 +88,99 @@ FIELD_HEADERS = {target[1]: header for header, target in NATIONAL_COLUMNS.items(
 FAMILY_PREFIX = "family"
 
 
+def _nfkc(value) -> str:
+    """Text with full-width digits, letters and punctuation made ASCII (NFKC), trimmed."""
+    return unicodedata.normalize("NFKC", str(value)).strip()
+
+
+def normalise_date_text(value: str) -> str:
+    """A typed or pasted date made readable by ``DATE_INPUT_FORMATS``: full-width digits and
+    punctuation become ASCII and 2018年3月1日 becomes 2018-3-1. Other text is returned trimmed."""
+    text = re.sub(r"\s+", "", _nfkc(value))
+    match = re.fullmatch(r"([0-9]{4})年([0-9]{1,2})月([0-9]{1,2})日?", text)
+    return f"{match[1]}-{match[2]}-{match[3]}" if match else text
+
+
+class LenientDateField(forms.DateField):
+    """A date given as YYYY-MM-DD, YYYYMMDD, YYYY/MM/DD, YYYY.MM.DD or YYYY年M月D日, with full-width
+    digits too (what users type and spreadsheets hold); an error names the accepted formats, and
+    an Excel serial number (43160: a date cell pasted as a number) is told apart."""
+
+    default_error_messages = {"invalid": f"日期格式不正确，请填写 {DATE_FORMATS_HELP}（如 2018-03-01）"}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("input_formats", DATE_INPUT_FORMATS)
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        if isinstance(value, str):
+            value = normalise_date_text(value)
+            if re.fullmatch(r"[0-9]{5}(\.[0-9]+)?", value):
+                raise ValidationError(f"“{value}”是 Excel 的日期序号，请填写 {DATE_FORMATS_HELP}（如 2018-03-01），"
+                                      "或将单元格设为日期格式", code="invalid")
+        return super().to_python(value)
+
+
+def normalise_entry_month(value) -> str:
+    """入学年月 as YYYYMM from YYYYMM, YYYY-MM, YYYY/MM, YYYY.MM or YYYY年MM月 (full-width digits
+    accepted, the month may have one digit); "" for blank. Raises ValidationError (Chinese) for
+    anything else or a month outside 1–12 or a year outside 1900–2099. The form and the import
+    (imports.parsing, to place a row in its grade) both read 入学年月 through this function."""
+    text = re.sub(r"\s+", "", _nfkc(value or ""))
+    if not text:
+        return ""
+    match = (re.fullmatch(r"([0-9]{4})([0-9]{2})", text) or re.fullmatch(r"([0-9]{4})[-/.]([0-9]{1,2})", text)
+             or re.fullmatch(r"([0-9]{4})年([0-9]{1,2})月?", text))
+    if not match or not ("1900" <= match[1] <= "2099") or not 1 <= int(match[2]) <= 12:
+        raise ValidationError(f"入学年月应为 {ENTRY_MONTH_HELP}", code="entry_month")
+    return f"{match[1]}{int(match[2]):02d}"
+
+
+# Separators allowed inside a name (少数民族姓名的间隔符): the middle dot and its look-alikes.
+NAME_DOTS = "\u00b7\u2022\u2027\u30fb\uff65"
+_NAME_HAN = "\u3007\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
+
+
+def clean_person_name(value) -> str:
+    """A person's name as typed: runs of whitespace become one space, spaces between two Han
+    characters or around a middle dot are dropped ("张 三" → "张三", "John  Smith" → "John Smith",
+    "买买提 · 艾力" → "买买提·艾力"), zero-width characters removed. Letters of any script
+    (accented ones too), Han characters, middle dots (``NAME_DOTS``) and spaces are allowed;
+    digits, emoji and other symbols are refused. Returns "" for blank; raises ValidationError."""
+    text = str(value or "").translate(_ZERO_WIDTH)
+    if any(unicodedata.category(ch) == "Cc" and not ch.isspace() for ch in text):
+        raise ValidationError(f"姓名{CONTROL_CHARACTERS}", code="control_characters")
+    text = re.sub(r"\s+", " ", text).strip()
+    text = re.sub(f"(?<=[{_NAME_HAN}]) (?=[{_NAME_HAN}])", "", text)
+    text = re.sub(f" ?([{NAME_DOTS}]) ?", r"\1", text)
+    for ch in text:
+        category = unicodedata.category(ch)
+        if category[0] == "L" or ch in NAME_DOTS or ch in " \u3007" or "\u0300" <= ch <= "\u036f":
+            continue
+        if category == "Nd":
+            raise ValidationError("姓名不能包含数字", code="name_digits")
+        raise ValidationError("姓名不能包含表情符号或特殊符号", code="name_symbols")
+    return text
+
+
+def check_other_id_number(id_type: str, number: str) -> None:
+    """Numbers of ID type Z (其他) are free text for ``validate_id_for_type``: allow letters, digits,
+    hyphens and spaces only (no emoji or symbols). Raises ValidationError."""
+    if id_type == "Z" and any(not (unicodedata.category(ch)[0] == "L" or unicodedata.category(ch) == "Nd"
+                                   or ch in "- ") for ch in number):
+        raise ValidationError("证件号码只能包含字母、数字和连字符", code="format")
+
+
+def _fit_fields(form: forms.BaseForm) -> None:
+    """Every text field of ``form`` refuses a NUL with "不能包含控制字符" (Django's own Chinese
+    message reads "不允许是用空字符串。")."""
+    for field in form.fields.values():
+        if any(isinstance(v, ProhibitNullCharactersValidator) for v in field.validators):
+            field.validators = [ProhibitNullCharactersValidator(message=CONTROL_CHARACTERS)
+                                if isinstance(v, ProhibitNullCharactersValidator) else v for v in field.validators]
+
+
 class RegionCodes:
     """Answers "is this a known region code?" for the form's region fields.
 
@@ -111,7 +210,7 @@ def clean_region_code(value, *, regions: RegionCodes, current_only: bool) -> str
     ``current_only``: refuse abolished codes (a hukou is registered today); birthplaces and native
     places accept historic codes (GB/T 2260 changes over time). Raises ValidationError in Chinese.
     """
-    text = str(value or "").strip()
+    text = _nfkc(value or "")  # full-width digits as typed with a Chinese input method
     if not text:
         return ""
     if not re.fullmatch(r"[0-9]{6}([0-9]{6})?", text):
@@ -151,6 +250,14 @@ class StudentForm(forms.ModelForm):
     native_place_code = forms.CharField(label="籍贯", max_length=12, required=False, help_text="6位行政区划代码")
     hukou_region_code = forms.CharField(label="户口所在地行政区划", max_length=12, required=False,
                                         help_text="6位行政区划代码")
+    # Wider than the column: "2024-09" and "2024年9月" are accepted and stored as YYYYMM.
+    entry_month = forms.CharField(label="入学年月", max_length=20, required=False,
+                                  help_text="当前学段起始年级的入学年月，如 202409 或 2024-09")
+    # Wider than the column (32): the validators normalise spacing and say what is wrong with a
+    # long number, instead of Django's length message next to a second "请填写" message.
+    id_number = forms.CharField(label="身份证件号", max_length=MAX_RAW_LENGTH, required=False)
+    # Set False where the ID numbers are checked for holders in bulk (imports.parsing.duplicates).
+    check_id_holders = True
 
     class Meta:
         model = Student
@@ -159,6 +266,7 @@ class StudentForm(forms.ModelForm):
             "birth_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "enrolled_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         }
+        field_classes = {"birth_date": LenientDateField, "enrolled_on": LenientDateField}
 
     def __init__(self, *args, school, regions: RegionCodes | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -168,13 +276,13 @@ class StudentForm(forms.ModelForm):
         self.regions = regions or RegionCodes()
         self.fields["grade"].queryset = Grade.objects.filter(school=school)
         self.fields["school_class"].queryset = SchoolClass.objects.filter(school=school).select_related("grade")
-        for name in ("birth_date", "enrolled_on"):
-            self.fields[name].input_formats = DATE_INPUT_FORMATS
+        _fit_fields(self)
         self.fields["id_number"].widget.attrs.update({
             "autocomplete": "off", "spellcheck": "false",
             # Live check (htmx): validates and fills birth date and gender; see views.id_check.
             # Lazy: the import builds this form without rendering it (and without loading the URLconf).
-            "hx-post": reverse_lazy("students:id_check"), "hx-trigger": "change, keyup changed delay:600ms",
+            # "input" catches a paste too (a mouse paste fires no keyup); blur re-checks on leaving.
+            "hx-post": reverse_lazy("students:id_check"), "hx-trigger": "input changed delay:400ms, blur",
             "hx-include": "[name='id_type'],[name='id_number']", "hx-target": "#id-check-result",
             "hx-swap": "outerHTML"})
         if self.instance.pk and self.instance.is_registered:
@@ -210,12 +318,13 @@ class StudentForm(forms.ModelForm):
         return [(title, [self[name] for name in names]) for title, names in self.GROUPS]
 
     def clean_name(self):
-        name = re.sub(r"\s+", "", self.cleaned_data.get("name", ""))
+        name = clean_person_name(self.cleaned_data.get("name", ""))
         if not name:
             raise ValidationError("请填写姓名")
-        if re.search(r"[0-9<>{}\[\]\\/@#$%^&*=+|~`]", name):
-            raise ValidationError("姓名不能含数字或特殊符号")
         return name
+
+    def clean_former_name(self):
+        return clean_person_name(self.cleaned_data.get("former_name", ""))
 
     def clean_birth_date(self):
         value = self.cleaned_data.get("birth_date")
@@ -238,11 +347,9 @@ class StudentForm(forms.ModelForm):
                                  current_only=True)
 
     def clean_entry_month(self):
-        value = str(self.cleaned_data.get("entry_month") or "").strip().replace("-", "").replace("/", "")
+        value = normalise_entry_month(self.cleaned_data.get("entry_month"))
         if not value:
             return ""
-        if not re.fullmatch(r"(19|20)[0-9]{2}(0[1-9]|1[0-2])", value):
-            raise ValidationError("入学年月应为 YYYYMM，如 202509")
         today = timezone.localdate()
         if value > f"{today.year + 1}{today.month:02d}":
             raise ValidationError("入学年月不能晚于明年同月")
@@ -269,6 +376,7 @@ class StudentForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         self._clean_id_number(cleaned)
+        self._clean_id_holder(cleaned)
         grade, school_class = cleaned.get("grade"), cleaned.get("school_class")
         if grade and school_class and school_class.grade_id != grade.pk:
             self.add_error("school_class", "班级不属于所选年级")
@@ -327,7 +435,7 @@ class StudentForm(forms.ModelForm):
         ``registration_check`` plus the database index guard the number when it goes live."""
 
     def _clean_id_number(self, cleaned):
-        if self.fields["id_number"].disabled:
+        if self.fields["id_number"].disabled or "id_number" in self.errors:
             return
         id_type = cleaned.get("id_type")
         if not id_type:
@@ -336,8 +444,20 @@ class StudentForm(forms.ModelForm):
             cleaned["id_number"] = validate_id_for_type(id_type, cleaned.get("id_number", ""),
                                                         birth_date=cleaned.get("birth_date"),
                                                         gender=cleaned.get("gender"))
+            check_other_id_number(id_type, cleaned["id_number"])
         except ValidationError as exc:
             self.add_error("id_number", exc)
+
+    def _clean_id_holder(self, cleaned):
+        """One record per ID number (一人一籍): refuse a number held by a live record anywhere or
+        by another draft of this school, with the import's rule and message
+        (``selectors.id_number_holders``). One query."""
+        number = cleaned.get("id_number")
+        if not self.check_id_holders or self.fields["id_number"].disabled or "id_number" in self.errors or not number:
+            return
+        holder = id_number_holders([number], school=self.school, exclude_pk=self.instance.pk).get(number)
+        if holder is not None:
+            self.add_error("id_number", ValidationError(holder.message, code=holder.code))
 
 
 class FamilyMemberForm(forms.ModelForm):
@@ -346,6 +466,7 @@ class FamilyMemberForm(forms.ModelForm):
 
     hukou_region_code = forms.CharField(label="户口所在地行政区划", max_length=12, required=False,
                                         help_text="6位行政区划代码")
+    id_number = forms.CharField(label="身份证件号", max_length=MAX_RAW_LENGTH, required=False)
 
     class Meta:
         model = FamilyMember
@@ -354,6 +475,7 @@ class FamilyMemberForm(forms.ModelForm):
     def __init__(self, *args, regions: RegionCodes | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.regions = regions or RegionCodes()
+        _fit_fields(self)
         self.fields["id_number"].widget.attrs.update({"autocomplete": "off"})
         for field in self.fields.values():
             css = "form-select" if isinstance(field.widget, forms.Select) else (
@@ -370,14 +492,23 @@ class FamilyMemberForm(forms.ModelForm):
             raise ValidationError("联系电话格式不正确")
         return value
 
+    def clean_name(self):
+        name = clean_person_name(self.cleaned_data.get("name", ""))
+        if not name:
+            raise ValidationError("请填写姓名")
+        return name
+
     def clean(self):
         cleaned = super().clean()
+        if "id_number" in self.errors:
+            return cleaned
         number, id_type = cleaned.get("id_number", ""), cleaned.get("id_type", "")
         if number and not id_type:
             self.add_error("id_type", "填写了证件号时须选择证件类型")
         elif id_type and (number or id_type != "Z"):
             try:
                 cleaned["id_number"] = validate_id_for_type(id_type, number)
+                check_other_id_number(id_type, cleaned["id_number"])
             except ValidationError as exc:
                 self.add_error("id_number", exc)
         return cleaned
@@ -459,6 +590,17 @@ class StudentEntry:
     @property
     def non_field_errors(self) -> list[str]:
         return [*self.form.non_field_errors(), *self.family.non_form_errors(), *self._cross_errors]
+
+    @property
+    def top_errors(self) -> list[str]:
+        """What the page shows above the form: ``non_field_errors`` and, per family member
+        ("成员1：…"), its errors on no field or on a hidden field (the member's id), which no
+        field of the page would show."""
+        out = list(self.non_field_errors)
+        for number, form in enumerate(self.family.forms, start=1):
+            hidden = [e for f in form.hidden_fields() for e in f.errors]
+            out += [f"成员{number}：{e}" for e in [*form.non_field_errors(), *hidden]]
+        return out
 
     def cleaned(self) -> tuple[dict, list[dict]]:
         """(student fields, [member1, member2]) for the services; call after ``is_valid()``."""

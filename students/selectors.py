@@ -2,7 +2,9 @@
 
 import re
 import unicodedata
-from datetime import date
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
 
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
@@ -11,7 +13,16 @@ from django.utils import timezone
 
 from xueji.access import grants_for, scope_q, scoped
 
-from .models import LIVE_STATUSES, ArchiveItem, ArchiveItemType, FamilyMember, ProblemMember, ProblemRecord, Student
+from .models import (
+    LIVE_STATUSES,
+    ArchiveItem,
+    ArchiveItemType,
+    FamilyMember,
+    ProblemMember,
+    ProblemRecord,
+    Student,
+    StudentStatus,
+)
 from .pinyin import normalise_pinyin_query, pinyin_range
 from .services import add_months
 from .validators import normalise_text
@@ -23,6 +34,8 @@ LIST_FIELDS = ("id", "name", "name_pinyin", "gender", "birth_date", "id_type", "
                "school_class__number")
 _ID_LIKE = re.compile(r"^[0-9]{6,17}[0-9X]$")
 _STUDENT_NUMBER = re.compile(r"^[GLJ][0-9]{17}[0-9X]$")
+# The beginning of a national student number ("L3401", "G3401022018"): never a pinyin search.
+_STUDENT_NUMBER_PREFIX = re.compile(r"^[GLJ][0-9]{1,17}$")
 _HAN = re.compile(r"[\u3400-\u9fff\U00020000-\U0003134f]")
 
 
@@ -43,6 +56,8 @@ def student_search(queryset: QuerySet, q: str) -> QuerySet:
     * an ID number (15–18 characters, any spacing, full-width, lower-case x): exact match on the
       normalised number;
     * a national student number (G/L/J + 18): exact match;
+    * the beginning of one (G/L/J followed by digits, "L3401"): prefix of the student number
+      (``student_number LIKE 'L3401%'``, the column's pattern index on PostgreSQL), not pinyin;
     * Latin letters: prefix of the name's pinyin ("zhangsan") or of its initials ("zs");
     * anything else: prefix of the name ("张", "张三"), bounded by the pinyin range every such name
       lies in (``pinyin.pinyin_range``), so the results can be read from the pinyin index in order
@@ -55,6 +70,8 @@ def student_search(queryset: QuerySet, q: str) -> QuerySet:
     compact = _compact(text)
     if _STUDENT_NUMBER.match(compact):
         return queryset.filter(student_number=compact)
+    if _STUDENT_NUMBER_PREFIX.match(compact):
+        return queryset.filter(student_number__startswith=compact)
     if _ID_LIKE.match(compact):
         return queryset.filter(id_number=compact)
     if not _HAN.search(text):
@@ -126,6 +143,9 @@ def _display(model, field_name: str, value) -> str:
         return str(dict(field.flatchoices).get(value, value))
     if isinstance(value, bool):
         return "是" if value else "否"
+    if isinstance(value, datetime):
+        # Stored in UTC; shown in Asia/Shanghai to the minute, as every other time on the pages.
+        return (timezone.localtime(value) if timezone.is_aware(value) else value).strftime("%Y-%m-%d %H:%M")
     return str(value)
 
 
@@ -146,6 +166,61 @@ def _diff_rows(rows, what: str, model) -> list[dict]:
                     "type": row.history_type, "what": what, "changes": changes})
         previous = row
     return out
+
+
+@dataclass(frozen=True)
+class IdNumberHolder:
+    """A record that holds an ID number a new or edited draft of ``school`` may not take: a live
+    (pending, active, suspended) record anywhere, or another draft of the same school. Carries
+    the holder's school name and status only (never the student: the school may be another's)."""
+
+    status: str
+    school_name: str
+    own_school: bool
+
+    @property
+    def code(self) -> str:
+        """"id_number_own_school", or "id_number_live_elsewhere" (the page then offers a transfer)."""
+        return "id_number_own_school" if self.own_school else "id_number_live_elsewhere"
+
+    @property
+    def message(self) -> str:
+        """The Chinese error for the 身份证件号 field or column (the form and the import say the same)."""
+        if self.own_school and self.status == StudentStatus.DRAFT:
+            return "本校已有该身份证件号的学籍草稿，请勿重复录入"
+        label = StudentStatus(self.status).label
+        if self.own_school:
+            return f"本校已有该身份证件号的学籍（状态：{label}），请勿重复录入"
+        return (f"该身份证件号已在{self.school_name}有学籍（状态：{label}），不能重复注册；"
+                "如学生已转入本校，请发起转学")
+
+
+def id_number_holders(numbers: Iterable[str], *, school, exclude_pk: int | None = None,
+                      chunk: int = 1000) -> dict[str, IdNumberHolder]:
+    """The rule both the student form and the Excel import apply before saving drafts at
+    ``school``: an ID number may not be held by a live record anywhere in the country (一人一籍,
+    DESIGN.md §4; the database index guards it again at registration) nor by another draft of
+    the same school (a double entry). Drafts of other schools do not count (the duplicate scan
+    flags them).
+
+    ``numbers``: normalised ID numbers (blanks ignored); ``exclude_pk``: the record being edited.
+    Returns {number: IdNumberHolder} for the numbers that are taken, a live holder before a draft.
+    Not scoped to a user on purpose (national uniqueness); reveals only school names and statuses.
+    One query per ``chunk`` numbers.
+    """
+    wanted = list(dict.fromkeys(n for n in numbers if n))
+    found: dict[str, IdNumberHolder] = {}
+    for start in range(0, len(wanted), chunk):
+        qs = Student.objects.filter(Q(status__in=LIVE_STATUSES) | Q(status=StudentStatus.DRAFT, school=school),
+                                    id_number__in=wanted[start:start + chunk])
+        if exclude_pk is not None:
+            qs = qs.exclude(pk=exclude_pk)
+        for number, status, school_id, school_name in qs.values_list("id_number", "status", "school_id",
+                                                                     "school__name"):
+            if number in found and found[number].status != StudentStatus.DRAFT:
+                continue
+            found[number] = IdNumberHolder(status=status, school_name=school_name, own_school=school_id == school.pk)
+    return found
 
 
 def suspected_duplicates(student: Student) -> QuerySet:

@@ -68,12 +68,16 @@ def student_list(request):
         # The search box posts, so that names and ID numbers stay out of URLs and logs.
         return redirect(search_redirect_url(request, request.path))
     filterset = StudentFilter(request.GET or None, queryset=selectors.student_list(request.user), request=request)
-    qs = filterset.qs if filterset.is_bound and filterset.is_valid() else filterset.queryset
+    # A filter value that does not validate (a school outside the scope or region, a stale link)
+    # shows its error and no rows: dropping it would widen the list to the whole scope.
+    filter_invalid = filterset.is_bound and not filterset.is_valid()
+    qs = filterset.queryset.none() if filter_invalid else filterset.qs
     q = search_recall(request) or request.GET.get("q", "")
     qs = selectors.student_search(qs, q)
     sorts = SEARCH_SORTS if q.strip() and not selectors.search_in_pinyin_order(q) else LIST_SORTS
     qs, sort = sort_by(request, qs, sorts, "name")
-    context = {"filter": filterset, "sort": sort, "q": q, "can_create": "edit_students" in held_codenames(request.user),
+    context = {"filter": filterset, "filter_invalid": filter_invalid, "sort": sort, "q": q,
+               "can_create": "edit_students" in held_codenames(request.user),
                **paginate(request, qs, count_cap=LIST_COUNT_CAP)}
     return render(request, "students/student_list.html", context)
 
@@ -160,16 +164,22 @@ def student_create(request):
     once = SubmissionToken.for_request(request, CREATE_FORM)
     if request.method == "POST" and not once.valid:
         entry.form.add_error(None, once.invalid_message)  # re-rendered with the input and a new token
-    elif request.method == "POST" and entry.is_valid():
-        data, members = entry.cleaned()
+    elif request.method == "POST":
         try:
+            # Claimed before validating: a repeat of a saved form would fail validation (its ID
+            # number is now held by the first one's draft) instead of leading to that draft.
             with once.claim() as claim:
+                if not entry.is_valid():
+                    raise _FormInvalid
+                data, members = entry.cleaned()
                 student = services.student_create(actor=request.user, school=school, data=data, members=members)
                 claim.url = reverse("students:detail", args=[student.pk])
         except AlreadySubmitted as repeat:
             # A double click or a resent POST: the first one wrote the record (or is writing it).
             messages.warning(request, repeat.message)
             return redirect(repeat.url or "students:list")
+        except _FormInvalid:
+            pass  # the claim was released: the corrected form may be sent again with the same token
         except ValidationError as exc:
             _errors_to_form(entry, exc)  # the token was released: the corrected form may be sent again
         else:
@@ -177,7 +187,20 @@ def student_create(request):
             _liability_message(request, entry)
             return redirect(claim.url)
     return render(request, "students/student_form.html",
-                  {"entry": entry, "school": school, "student": None, "once": once})
+                  {"entry": entry, "school": school, "student": None, "once": once,
+                   "transfer_url": _transfer_url(entry)})
+
+
+def _transfer_url(entry: StudentEntry) -> str:
+    """The page to start a transfer when the ID number is held by a live record of another
+    school (a link next to the error, which says "请发起转学"), else ""."""
+    if not entry.form.is_bound or not entry.form.has_error("id_number", "id_number_live_elsewhere"):
+        return ""
+    return services.transfer_start_url()
+
+
+class _FormInvalid(Exception):
+    """Leaves the one-time claim of a form that did not validate (the claim is released)."""
 
 
 def _liability_message(request, entry: StudentEntry) -> None:
@@ -217,7 +240,7 @@ def student_update(request, pk: int):
             return redirect("students:detail", pk=student.pk)
     return render(request, "students/student_form.html",
                   {"entry": entry, "school": student.school, "student": student, "reason_form": reason_form,
-                   "correction_url": _correction_url(student)})
+                   "correction_url": _correction_url(student), "transfer_url": _transfer_url(entry)})
 
 
 def _correction_url(student: Student) -> str:
@@ -456,9 +479,14 @@ def problem_detail(request, pk: int):
             else:
                 messages.success(request, "问题学籍已处理。")
                 return redirect("students:problem_detail", pk=problem.pk)
-    members = problem.members.select_related("student__school", "student__grade", "student__school_class")
+    members = list(problem.members.select_related("student__school", "student__grade", "student__school_class"))
+    # A cross-school case shows a school's staff the other school's record by its school's name
+    # only: the record itself is outside their scope (its page would be 404).
+    visible = set(scoped(request.user, Student.objects.filter(pk__in=[m.student_id for m in members]),
+                         "view_students").values_list("pk", flat=True))
     return render(request, "students/problem_detail.html",
-                  {"problem": problem, "members": members, "form": form, "can_resolve": can_resolve})
+                  {"problem": problem, "rows": [(m.student, m.student_id in visible) for m in members],
+                   "form": form, "can_resolve": can_resolve})
 
 
 def _errors_to_plain_form(form, exc: ValidationError) -> None:

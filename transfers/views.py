@@ -285,8 +285,12 @@ def change_edit(request, pk: int):
     change = selectors.change_for_user(request.user, pk, "edit_students")
     if request.user.pk != change.initiated_by_id:
         raise PermissionDenied("只有业务发起人可以修改")
-    if change.status != ChangeStatus.DRAFT or change.kind == ChangeKind.REGISTRATION:
+    if change.status != ChangeStatus.DRAFT:
         messages.error(request, "只有草稿可以修改")
+        return redirect("transfers:change_detail", pk=pk)
+    if change.kind == ChangeKind.REGISTRATION:
+        # A returned registration batch is a draft too, but its content is its students' records.
+        messages.error(request, "注册批次本身没有可修改的内容：请修改批次中学生的学籍后重新提交")
         return redirect("transfers:change_detail", pk=pk)
     kind = change.kind
     if kind == ChangeKind.TRANSFER:

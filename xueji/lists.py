@@ -46,7 +46,8 @@ class CappedPaginator(Paginator):
 
 
 def paginate(request, queryset: QuerySet, per_page: int = PER_PAGE, *, count_cap: int | None = None) -> dict:
-    """Page ``queryset`` by the ``page`` GET parameter (bad values give the nearest valid page).
+    """Page ``queryset`` by the ``page`` GET parameter: a number past the end gives the last page;
+    0, a negative number or no number gives the first.
 
     ``count_cap``: count at most this many rows (``CappedPaginator``; for lists that can hold
     hundreds of thousands of rows); None counts them all.
@@ -55,11 +56,20 @@ def paginate(request, queryset: QuerySet, per_page: int = PER_PAGE, *, count_cap
     """
     paginator = (Paginator(queryset, per_page) if count_cap is None
                  else CappedPaginator(queryset, per_page, cap=count_cap))
-    page_obj = paginator.get_page(request.GET.get("page"))
+    number = request.GET.get("page")
+    # Django's get_page() opens the last page for 0 and negative numbers.
+    page_obj = paginator.get_page(1 if _below_one(number) else number)
     params = request.GET.copy()
     params.pop("page", None)
     encoded = params.urlencode()
     return {"page_obj": page_obj, "querystring_without_page": f"{encoded}&" if encoded else ""}
+
+
+def _below_one(number) -> bool:
+    try:
+        return int(number) < 1
+    except (TypeError, ValueError):
+        return False
 
 
 def sort_by(request, queryset: QuerySet, allowed: dict[str, str], default: str) -> tuple[QuerySet, str]:

@@ -196,7 +196,56 @@ class TestDuplicates:
         assert [(r, c) for r, c, m in messages(result)] == [(2, "身份证件号")]
 
 
-def _existing(cast, row, *, school, user, live=False):
+    def test_a_live_record_of_the_same_school_says_so_with_its_status(self, cast):
+        rows = student_rows(2)
+        _existing(cast, rows[0], school=cast.school_a, user=cast.registrar_a, live=True)
+        [(row, column, message)] = messages(check(cast, xlsx_bytes(rows)))
+        assert (row, column, message) == (2, "身份证件号", "本校已有该身份证件号的学籍（状态：在籍），请勿重复录入")
+
+    def test_a_pending_record_elsewhere_names_its_status_and_no_raw_url(self, cast):
+        rows = student_rows(2)
+        _existing(cast, rows[0], school=cast.school_b, user=cast.registrar_b, live=True, status="pending")
+        [(row, column, message)] = messages(check(cast, xlsx_bytes(rows)))
+        assert message == (f"该身份证件号已在{cast.school_b.name}有学籍（状态：待审核），不能重复注册；"
+                           "如学生已转入本校，请发起转学")
+        assert "/" not in message
+
+
+@pytest.mark.django_db
+class TestSharedWithTheForm:
+    """Cells read by the student form's rules (students.forms): the same spellings are accepted."""
+
+    def test_entry_months_in_the_usual_spellings_place_the_row_and_are_stored_as_yyyymm(self, cast):
+        rows = student_rows(4)
+        year = rows[0]["入学年月"][:4]
+        for row, typed in zip(rows, [f"{year}-09", f"{year}/09", f"{year}年9月", f"{year}.09"], strict=True):
+            row["入学年月"] = typed
+        result = check(cast, xlsx_bytes(rows))
+        assert result.ok, messages(result)
+        assert {r.student["entry_month"] for r in result.rows} == {f"{year}09"}
+        assert {r.student["grade"].level for r in result.rows} == {1}
+
+    def test_birth_dates_written_in_chinese_are_accepted(self, cast):
+        rows = student_rows(1)
+        born = rows[0]["出生日期"]
+        rows[0]["出生日期"] = f"{born[:4]}年{int(born[4:6])}月{int(born[6:])}日"
+        result = check(cast, xlsx_bytes(rows))
+        assert result.ok, messages(result)
+
+    def test_an_overlong_id_number_gets_one_message(self, cast):
+        rows = student_rows(1)
+        rows[0]["身份证件号"] = "3" * 40
+        assert [(c, m) for r, c, m in messages(check(cast, xlsx_bytes(rows)))] == [
+            ("身份证件号", "身份证号码应为18位，当前为40位")]
+
+    def test_a_name_with_an_emoji_is_refused(self, cast):
+        rows = student_rows(1)
+        rows[0]["姓名"] = "张三😀"
+        assert [(c, m) for r, c, m in messages(check(cast, xlsx_bytes(rows)))] == [
+            ("姓名", "姓名不能包含表情符号或特殊符号")]
+
+
+def _existing(cast, row, *, school, user, live=False, status="active"):
     from schools.models import Grade
 
     grade = Grade.objects.get(school=school, stage="primary", level=1)
@@ -205,7 +254,7 @@ def _existing(cast, row, *, school, user, live=False):
         "name": row["姓名"], "gender": "1" if row["性别"] == "男" else "2", "birth_date": born,
         "id_type": "1", "id_number": row["身份证件号"], "grade": grade}, members=[])
     if live:
-        student_status_set(actor=user, student=student, status="active", reason="测试")
+        student_status_set(actor=user, student=student, status=status, reason="测试")
     return student
 
 

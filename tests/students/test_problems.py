@@ -217,6 +217,23 @@ class TestPages:
                                                                                          "note": "x"})
         assert response.status_code == 403
 
+    def test_a_cross_school_case_shows_the_other_schools_record_by_its_school_only(self, cast, client_for,
+                                                                                   cross_school_duplicate):
+        services.problem_scan()
+        problem = ProblemRecord.objects.get()
+        mine, theirs = cross_school_duplicate
+        response = client_for(cast.registrar_b).get(reverse("students:problem_detail", args=[problem.pk]))
+        body = response.content.decode()
+        assert response.status_code == 200
+        assert reverse("students:detail", args=[theirs.pk]) in body and cast.school_b.name in body
+        assert reverse("students:detail", args=[mine.pk]) not in body  # a link that would be 404
+        table = body.split("<tbody>")[1].split("</tbody>")[0]
+        assert cast.school_a.name in table and "其他学校的学籍" in table
+        # Neither the other record's status (在籍) nor its class: only the viewer's own draft's.
+        assert "在籍" not in table and table.count(mine.school_class.name) == 1
+        bureau = client_for(cast.city_approver).get(reverse("students:problem_detail", args=[problem.pk]))
+        assert reverse("students:detail", args=[mine.pk]) in bureau.content.decode()
+
     def test_other_school_is_404(self, cast, client_for, same_school_duplicate):
         services.problem_scan()
         problem = ProblemRecord.objects.get()

@@ -6,8 +6,9 @@ import pytest
 
 from schools.models import Region
 from students.forms import NATIONAL_COLUMNS, RegionCodes, StudentEntry, StudentForm, entry_data
+from students.models import StudentStatus
 
-from .helpers import id_number
+from .helpers import id_number, make_student
 
 pytestmark = pytest.mark.django_db
 
@@ -89,9 +90,10 @@ def test_two_members_are_required(cast):
 def test_preloaded_regions_cost_no_queries(cast, django_assert_max_num_queries):
     regions = RegionCodes.preload()
     student, members = values(cast.school_a, hukou_region_code="340104")
-    with django_assert_max_num_queries(3):
-        # 1. the grade  2. the class (ModelChoiceField lookups)  3. the province's first-grade age
-        # rule (the record is a first-grader); regions come from the preloaded table
+    with django_assert_max_num_queries(4):
+        # 1. the grade  2. the class (ModelChoiceField lookups)  3. records holding the ID number
+        # (selectors.id_number_holders)  4. the province's first-grade age rule (the record is a
+        # first-grader); regions come from the preloaded table
         entry = StudentEntry(entry_data(student, members), school=cast.school_a, regions=regions)
         assert entry.is_valid(), entry.errors_by_column()
 
@@ -170,3 +172,146 @@ def test_a_form_re_bound_to_many_rows_loads_the_provinces_rule_once(cast):
             verdicts.append(form.is_valid())
     assert verdicts == [True, True, False] and "birth_date" in form.errors
     assert sum("enrolmentagerule" in q["sql"].lower() for q in queries.captured_queries) == 1
+
+
+# --- review of issue 3: entry month, dates, names, long and odd input, ID numbers already held ---------
+
+
+def entry_for(school, student=None, members=None, *, instance=None):
+    default_student, default_members = values(school)
+    return StudentEntry(entry_data({**default_student, **(student or {})}, members or default_members),
+                        school=school, instance=instance)
+
+
+def field_errors(entry, field) -> list[str]:
+    entry.is_valid()
+    return [str(e) for e in entry.form.errors.get(field, [])]
+
+
+@pytest.mark.parametrize("typed", ["202409", "2024-09", "2024/09", "2024.09", "2024年9月", "2024年09月", "2024-9",
+                                   "２０２４０９", "２０２４－０９", " 2024 - 09 "])
+def test_entry_month_is_accepted_in_the_usual_spellings_and_stored_as_yyyymm(cast, typed):
+    entry = entry_for(cast.school_a, {"entry_month": typed})
+    assert entry.is_valid(), entry.errors_by_column()
+    assert entry.cleaned()[0]["entry_month"] == "202409"
+
+
+@pytest.mark.parametrize("typed", ["2024-13", "24-09", "2024年", "九月", "20240901"])
+def test_a_wrong_entry_month_says_which_spellings_are_accepted(cast, typed):
+    [message] = field_errors(entry_for(cast.school_a, {"entry_month": typed}), "entry_month")
+    assert message.startswith("入学年月应为 YYYYMM") and "字符" not in message
+
+
+def test_an_id_number_longer_than_the_column_gets_one_clear_message(cast):
+    [message] = field_errors(entry_for(cast.school_a, {"id_number": "3" * 40}), "id_number")
+    assert "18位" in message and "请填写" not in message and "字符" not in message
+    student, members = values(cast.school_a)
+    members[0]["id_number"] = "3" * 40
+    entry = StudentEntry(entry_data(student, members), school=cast.school_a)
+    assert not entry.is_valid()
+    assert [str(e) for e in entry.family.forms[0].errors["id_number"]] == ["身份证号码应为18位，当前为40位"]
+
+
+def test_other_id_types_may_not_hold_emoji_or_symbols(cast):
+    entry = entry_for(cast.school_a, {"id_type": "Z", "id_number": "军字 第12-34号"})
+    assert entry.is_valid(), entry.errors_by_column()
+    assert field_errors(entry_for(cast.school_a, {"id_type": "Z", "id_number": "AB😀12"}), "id_number") == [
+        "证件号码只能包含字母、数字和连字符"]
+    assert field_errors(entry_for(cast.school_a, {"id_type": "Z", "id_number": "AB#12"}), "id_number") == [
+        "证件号码只能包含字母、数字和连字符"]
+
+
+@pytest.mark.parametrize("field", ["name", "current_address", "id_number", "phone"])
+def test_a_nul_character_is_refused_as_a_control_character(cast, field):
+    assert field_errors(entry_for(cast.school_a, {field: "张\x00三"}), field) == ["不能包含控制字符"]
+
+
+@pytest.mark.parametrize("typed", ["2018年3月5日", "2018年03月05日", "２０１８－０３－０５", "２０１８０３０５",
+                                   "2018-3-5"])
+def test_birth_dates_in_chinese_or_full_width_are_accepted(cast, typed):
+    entry = entry_for(cast.school_a, {"birth_date": typed})
+    assert entry.is_valid(), entry.errors_by_column()
+    assert entry.cleaned()[0]["birth_date"] == date(2018, 3, 5)
+
+
+@pytest.mark.parametrize("typed", ["43164", "2018年13月1日", "五月", "03/05/2018"])
+def test_an_unreadable_date_says_which_formats_are_accepted(cast, typed):
+    [message] = field_errors(entry_for(cast.school_a, {"birth_date": typed}), "birth_date")
+    assert "YYYY-MM-DD 或 YYYYMMDD" in message
+    assert ("Excel" in message) == (typed == "43164")
+
+
+@pytest.mark.parametrize(("typed", "stored"), [
+    ("张 三", "张三"), (" 张\u3000小 明 ", "张小明"), ("John  Smith", "John Smith"), ("José Müller", "José Müller"),
+    ("买买提 · 艾力", "买买提·艾力"), ("阿依古丽·买买提", "阿依古丽·买买提"), ("王\u200b芳", "王芳"),
+])
+def test_names_keep_spaces_between_latin_words_only(cast, typed, stored):
+    entry = entry_for(cast.school_a, {"name": typed})
+    assert entry.is_valid(), entry.errors_by_column()
+    assert entry.cleaned()[0]["name"] == stored
+
+
+@pytest.mark.parametrize(("typed", "message"), [
+    ("张三😀", "姓名不能包含表情符号或特殊符号"), ("张#三", "姓名不能包含表情符号或特殊符号"),
+    ("★小明", "姓名不能包含表情符号或特殊符号"), ("张三3", "姓名不能包含数字"),
+])
+def test_names_with_emoji_symbols_or_digits_are_refused(cast, typed, message):
+    assert field_errors(entry_for(cast.school_a, {"name": typed}), "name") == [message]
+    student, members = values(cast.school_a)
+    members[1]["name"] = typed
+    entry = StudentEntry(entry_data(student, members), school=cast.school_a)
+    assert not entry.is_valid() and [str(e) for e in entry.family.forms[1].errors["name"]] == [message]
+
+
+def test_region_codes_accept_full_width_digits(cast):
+    entry = entry_for(cast.school_a, {"birthplace_code": "３４０１０２",
+                                      "hukou_region_code": "３４０１０２０００００１"})
+    assert entry.is_valid(), entry.errors_by_column()
+    assert (entry.cleaned()[0]["birthplace_code"], entry.cleaned()[0]["hukou_region_code"]) == ("340102", "340102")
+
+
+class TestIdNumberAlreadyHeld:
+    """The form refuses what the import refuses (selectors.id_number_holders), next to 身份证件号."""
+
+    def number(self):
+        return id_number(gender="2")
+
+    def test_another_draft_of_the_school(self, cast):
+        number = self.number()
+        make_student(cast.registrar_a, cast.school_a, number=number, gender="2")
+        assert field_errors(entry_for(cast.school_a, {"id_number": number}), "id_number") == [
+            "本校已有该身份证件号的学籍草稿，请勿重复录入"]
+
+    @pytest.mark.parametrize(("status", "label"), [(StudentStatus.PENDING, "待审核"), (StudentStatus.ACTIVE, "在籍")])
+    def test_a_live_record_of_the_school_names_its_status(self, cast, status, label):
+        number = self.number()
+        make_student(cast.registrar_a, cast.school_a, number=number, gender="2", status=status)
+        assert field_errors(entry_for(cast.school_a, {"id_number": number}), "id_number") == [
+            f"本校已有该身份证件号的学籍（状态：{label}），请勿重复录入"]
+
+    def test_a_live_record_elsewhere_names_the_school_and_status_and_offers_a_transfer(self, cast):
+        number = self.number()
+        make_student(cast.registrar_b, cast.school_b, number=number, gender="2", status=StudentStatus.PENDING)
+        entry = entry_for(cast.school_a, {"id_number": number})
+        assert field_errors(entry, "id_number") == [
+            f"该身份证件号已在{cast.school_b.name}有学籍（状态：待审核），不能重复注册；如学生已转入本校，请发起转学"]
+        assert entry.form.has_error("id_number", "id_number_live_elsewhere")
+
+    def test_a_draft_elsewhere_does_not_count_nor_the_record_being_edited(self, cast):
+        number = self.number()
+        make_student(cast.registrar_b, cast.school_b, number=number, gender="2")
+        assert entry_for(cast.school_a, {"id_number": number}).is_valid()
+        mine = make_student(cast.registrar_a, cast.school_a, number=self.number(), gender="2")
+        student, members = values(cast.school_a, id_number=mine.id_number)
+        entry = StudentEntry(entry_data(student, members, initial_members=0), school=cast.school_a, instance=mine)
+        entry.form.is_valid()
+        assert "id_number" not in entry.form.errors
+
+
+def test_errors_of_a_members_hidden_id_are_shown_at_the_top(cast):
+    student, members = values(cast.school_a)
+    members[0]["id"] = "999999"
+    entry = StudentEntry(entry_data(student, members, initial_members=2), school=cast.school_a,
+                         instance=make_student(cast.registrar_a, cast.school_a, name="钱小多"))
+    assert not entry.is_valid()
+    assert any(e.startswith("成员1：") for e in entry.top_errors)

@@ -79,6 +79,27 @@ class TestList:
         response = client_for(cast.registrar_a).get(reverse("students:list"), {"q": active.student_number.lower()})
         assert active.name in response.content.decode()
 
+    def test_a_partial_student_number_searches_number_prefixes_not_pinyin(self, cast, client_for):
+        from students.services import student_number_assign, student_verify
+
+        numbered = make_student(cast.registrar_a, cast.school_a, status=StudentStatus.ACTIVE, name="王小红",
+                                gender="2")
+        student_number_assign(actor=cast.registrar_a, student=numbered)
+        for name in ("李四", "金明", "高山"):  # li, jin, gao: pinyin of "l", "j", "g"
+            make_student(cast.registrar_a, cast.school_a, name=name)
+        client = client_for(cast.registrar_a)
+
+        def names(q):
+            return [s.name for s in client.get(reverse("students:list"), {"q": q}).context["page_obj"]]
+
+        assert numbered.student_number.startswith("L340102")
+        assert names("L3401") == names("l340102") == ["王小红"]
+        assert names("J3401") == []
+        assert names("G3401022018") == []
+        student_verify(actor=cast.registrar_a, student=numbered)
+        assert names(numbered.student_number[:11]) == ["王小红"]
+        assert names("l") == ["李四"] and names("j") == ["金明"]  # letters alone still search pinyin
+
     def test_filters_by_grade_status_and_flag(self, cast, client_for, student, active):
         client = client_for(cast.registrar_a)
         body = client.get(reverse("students:list"), {"status": "active"}).content.decode()
@@ -120,7 +141,7 @@ class TestList:
 
     def test_search_costs_the_same_queries_as_the_list(self, cast, client_for, student, django_assert_num_queries):
         client = client_for(cast.registrar_a)
-        with django_assert_num_queries(12):
+        with django_assert_num_queries(13):
             # As test_query_count_does_not_grow_with_rows; the capped count is still one query.
             response = client.get(reverse("students:list"), {"q": "张"})
         assert student.name in response.content.decode()
@@ -129,11 +150,12 @@ class TestList:
         for i in range(12):
             make_student(cast.registrar_a, cast.school_a, name=f"学生{chr(0x4e00 + i)}")
         client = client_for(cast.registrar_a)
-        with django_assert_num_queries(12):
+        with django_assert_num_queries(13):
             # 1. session  2. user  3. held codenames (view check, nav, create button)
-            # 4. view_students grants (UNION of three permission tables)  5. count for the paginator
-            # 6. school choices  7. class choices  8. the page's ids  9. its students (school, grade,
-            # class joined)  10-12. savepoint, session update (SESSION_SAVE_EVERY_REQUEST), release
+            # 4. view_students grants (UNION of three permission tables)  5. the stages of the
+            # user's schools (grade choices)  6. count for the paginator  7. the page's ids
+            # 8. its students (school, grade, class joined)  9. school choices  10. class choices
+            # 11-13. savepoint, session update (SESSION_SAVE_EVERY_REQUEST), release
             response = client.get(reverse("students:list"))
         assert response.status_code == 200
 
@@ -187,6 +209,58 @@ class TestRegionBeforeSchool:
         client = client_for(cast.city_approver)
         assert student.name in client.get(reverse("students:list"), {"region": "340102"}).content.decode()
         assert student.name not in client.get(reverse("students:list"), {"region": "340104"}).content.decode()
+
+
+class TestInvalidFiltersNeverWiden:
+    """A filter value that does not validate shows its error and no rows, never the whole scope."""
+
+    def test_a_school_outside_the_scope_shows_no_rows_and_the_error(self, cast, client_for, student, active):
+        response = client_for(cast.city_approver).get(reverse("students:list"),
+                                                      {"status": "draft", "school": cast.other_school.pk})
+        body = response.content.decode()
+        assert response.status_code == 200 and list(response.context["page_obj"]) == []
+        assert "school" in response.context["filter"].errors and "所选学校不在您的管辖范围内" in body
+        assert student.name not in body and active.name not in body
+
+    def test_a_bad_value_in_one_filter_keeps_out_every_row(self, cast, client_for, student):
+        response = client_for(cast.registrar_a).get(reverse("students:list"), {"grade": "99", "status": "draft"})
+        assert list(response.context["page_obj"]) == [] and "筛选条件有误" in response.content.decode()
+
+    def test_a_bureau_link_naming_a_class_filters_by_it_without_a_school(self, cast, client_for, student):
+        other_class = cast.school_a.classes.exclude(pk=cast.class_a.pk).order_by("grade__level", "number").first()
+        elsewhere = make_student(cast.registrar_a, cast.school_a, name="李小强", school_class=other_class,
+                                 grade=other_class.grade)
+        response = client_for(cast.county_approver).get(reverse("students:list"), {"school_class": cast.class_a.pk})
+        assert not response.context["filter"].errors
+        assert [s.name for s in response.context["page_obj"]] == [student.name]
+        assert elsewhere.name not in response.content.decode()
+        # Only the named class is offered, not every class of the county.
+        field = response.context["filter"].form.fields["school_class"]
+        assert [value for value, _ in field.choices if value] == [cast.class_a.pk]
+
+    def test_a_class_outside_the_scope_shows_no_rows(self, cast, client_for, student):
+        foreign = cast.school_b.classes.first()
+        response = client_for(cast.county_approver).get(reverse("students:list"), {"school_class": foreign.pk})
+        assert "school_class" in response.context["filter"].errors
+        assert list(response.context["page_obj"]) == []
+
+    def test_a_class_of_another_school_than_the_chosen_one_is_an_error(self, cast, client_for, student):
+        response = client_for(cast.county_approver).get(
+            reverse("students:list"), {"school": cast.school_a2.pk, "school_class": cast.class_a.pk})
+        assert "school_class" in response.context["filter"].errors
+        assert list(response.context["page_obj"]) == []
+
+
+class TestListDetails:
+    def test_a_primary_school_is_offered_primary_grades_only(self, cast, client_for):
+        response = client_for(cast.registrar_a).get(reverse("students:list"))
+        grades = [label for value, label in response.context["filter"].form.fields["grade"].choices if value]
+        assert grades == ["一年级", "二年级", "三年级", "四年级", "五年级", "六年级"]
+
+    def test_a_bureau_is_offered_every_grade(self, cast, client_for):
+        response = client_for(cast.city_approver).get(reverse("students:list"))
+        grades = [label for value, label in response.context["filter"].form.fields["grade"].choices if value]
+        assert "初一" in grades and "高三" in grades and "一年级" in grades
 
 
 class TestPageOrder:
@@ -281,6 +355,27 @@ class TestCreate:
         assert "监护人的身份证件号" in response.content.decode()
         assert not Student.objects.exists()
 
+    def test_an_id_number_live_elsewhere_is_refused_next_to_the_field_with_a_transfer_link(self, cast, client_for):
+        holder = make_student(cast.registrar_b, cast.school_b, status=StudentStatus.ACTIVE)
+        response = client_for(cast.registrar_a).post(reverse("students:create"),
+                                                     form_post(cast, id_number=holder.id_number))
+        body = response.content.decode()
+        assert response.status_code == 200 and Student.objects.filter(school=cast.school_a).count() == 0
+        assert response.context["entry"].form.errors["id_number"] == [
+            f"该身份证件号已在{cast.school_b.name}有学籍（状态：在籍），不能重复注册；如学生已转入本校，请发起转学"]
+        assert f'<a href="{reverse("transfers:transfer_new")}">发起转学</a>' in body
+
+    def test_an_id_number_of_a_draft_of_the_school_is_refused_without_a_transfer_link(self, cast, client_for, student):
+        response = client_for(cast.registrar_a).post(reverse("students:create"),
+                                                     form_post(cast, id_number=student.id_number))
+        body = response.content.decode()
+        assert "本校已有该身份证件号的学籍草稿，请勿重复录入" in body
+        assert reverse("transfers:transfer_new") not in body and Student.objects.count() == 1
+
+    def test_the_live_id_check_runs_while_typing_or_pasting(self, cast, client_for):
+        body = client_for(cast.registrar_a).get(reverse("students:create")).content.decode()
+        assert 'hx-trigger="input changed delay:400ms, blur"' in body
+
     @pytest.mark.parametrize("garbage", [
         {"birth_date": "2018-02-30"}, {"birth_date": "99999999"}, {"birth_date": "\x00"}, {"grade": "abc"},
         {"school_class": "999999"}, {"id_type": "Q"}, {"id_number": "１２３"}, {"id_number": "x" * 10000},
@@ -328,6 +423,22 @@ class TestEdit:
             data[f"family-{i}-id"] = m.pk
         response = client_for(cast.registrar_a).post(reverse("students:edit", args=[active.pk]), data)
         assert response.status_code == 200 and "修改原因" in response.content.decode()
+
+    def test_errors_of_a_hidden_member_field_are_shown_at_the_top(self, cast, client_for, student):
+        data = form_post(cast, name="张小明", id_number=student.id_number)
+        data["family-INITIAL_FORMS"] = "2"
+        data["family-0-id"] = "999999"
+        data["family-1-id"] = student.family_members.get(order=2).pk
+        response = client_for(cast.registrar_a).post(reverse("students:edit", args=[student.pk]), data)
+        assert response.status_code == 200
+        assert '<div class="alert alert-danger"><div>成员1：' in response.content.decode()
+
+    def test_a_draft_keeps_its_own_id_number(self, cast, client_for, student):
+        data = form_post(cast, name="张小明", id_number=student.id_number, phone="13912345678")
+        data["family-INITIAL_FORMS"] = "2"
+        for i, m in enumerate(student.family_members.order_by("order")):
+            data[f"family-{i}-id"] = m.pk
+        assert client_for(cast.registrar_a).post(reverse("students:edit", args=[student.pk]), data).status_code == 302
 
     def test_head_teacher_is_403(self, cast, client_for, student):
         assert client_for(cast.head_teacher_a).get(reverse("students:edit", args=[student.pk])).status_code == 403

@@ -497,3 +497,20 @@ def test_pending_registration_students_are_not_transfer_candidates(cast, today, 
     student = make_student(cast.school_a, status=StudentStatus.PENDING)
     response = client_for(cast.registrar_a2).post(url("transfer_new"), {"query": student.id_number})
     assert "未找到在籍学生" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_editing_a_returned_registration_batch_says_what_to_edit_instead(cast, today, client_for):
+    from django.contrib.messages import get_messages
+
+    from transfers.services import registration_submit
+
+    student = make_student(cast.school_a, level=1, status=StudentStatus.DRAFT, number=False)
+    change = registration_submit(actor=cast.registrar_a, students=[student])
+    step_decide(actor=cast.approver_a, step=current(change), decision="reject", comment="照片缺失")
+    change.refresh_from_db()
+    assert change.status == ChangeStatus.DRAFT and change.get_status_display() == "草稿（待提交）"
+    response = client_for(cast.registrar_a).get(url("change_edit", change.pk))
+    assert response.status_code == 302 and response["Location"] == url("change_detail", change.pk)
+    assert [str(m) for m in get_messages(response.wsgi_request)] == [
+        "注册批次本身没有可修改的内容：请修改批次中学生的学籍后重新提交"]

@@ -43,3 +43,9 @@ def test_without_a_cap_paginate_counts_everything(cast):
     context = paginate(RequestFactory().get("/"), regions(), 2)
     assert context["page_obj"].paginator.count == Region.objects.count()
     assert not getattr(context["page_obj"].paginator, "capped", False)
+
+
+@pytest.mark.parametrize("page", ["0", "-1", "-99", "", "abc"])
+def test_a_page_number_below_one_or_not_a_number_opens_the_first_page(cast, page):
+    context = paginate(RequestFactory().get("/", {"page": page}), regions(), 2, count_cap=4)
+    assert context["page_obj"].number == 1
