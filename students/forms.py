@@ -142,12 +142,17 @@ _NAME_HAN = "\u3007\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
 
 
+# Besides letters and middle dots: space, 〇 (a Han numeral written in names), hyphens, apostrophes.
+NAME_JOINERS = " \u3007-\u2010\u2011'\u2019"
+
+
 def clean_person_name(value) -> str:
     """A person's name as typed: runs of whitespace become one space, spaces between two Han
     characters or around a middle dot are dropped ("张 三" → "张三", "John  Smith" → "John Smith",
     "买买提 · 艾力" → "买买提·艾力"), zero-width characters removed. Letters of any script
-    (accented ones too), Han characters, middle dots (``NAME_DOTS``) and spaces are allowed;
-    digits, emoji and other symbols are refused. Returns "" for blank; raises ValidationError."""
+    (accented ones too), Han characters, middle dots (``NAME_DOTS``), spaces, and the hyphens and
+    apostrophes of transliterated names ("Jean-Pierre", "O'Brien") are allowed; digits, emoji and
+    other symbols are refused. Returns "" for blank; raises ValidationError."""
     text = str(value or "").translate(_ZERO_WIDTH)
     if any(unicodedata.category(ch) == "Cc" and not ch.isspace() for ch in text):
         raise ValidationError(f"姓名{CONTROL_CHARACTERS}", code="control_characters")
@@ -156,7 +161,7 @@ def clean_person_name(value) -> str:
     text = re.sub(f" ?([{NAME_DOTS}]) ?", r"\1", text)
     for ch in text:
         category = unicodedata.category(ch)
-        if category[0] == "L" or ch in NAME_DOTS or ch in " \u3007" or "\u0300" <= ch <= "\u036f":
+        if category[0] == "L" or ch in NAME_DOTS or ch in NAME_JOINERS or "\u0300" <= ch <= "\u036f":
             continue
         if category == "Nd":
             raise ValidationError("姓名不能包含数字", code="name_digits")

@@ -244,6 +244,7 @@ def test_an_unreadable_date_says_which_formats_are_accepted(cast, typed):
 @pytest.mark.parametrize(("typed", "stored"), [
     ("张 三", "张三"), (" 张\u3000小 明 ", "张小明"), ("John  Smith", "John Smith"), ("José Müller", "José Müller"),
     ("买买提 · 艾力", "买买提·艾力"), ("阿依古丽·买买提", "阿依古丽·买买提"), ("王\u200b芳", "王芳"),
+    ("Jean-Pierre Dupont", "Jean-Pierre Dupont"), ("O'Brien", "O'Brien"),
 ])
 def test_names_keep_spaces_between_latin_words_only(cast, typed, stored):
     entry = entry_for(cast.school_a, {"name": typed})
