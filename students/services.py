@@ -14,6 +14,7 @@ Who calls what:
 """
 
 import hashlib
+import logging
 from dataclasses import dataclass
 from datetime import date
 
@@ -47,6 +48,8 @@ from .models import (
 )
 from .pinyin import name_initials, name_pinyin
 from .validators import make_j_number, make_l_number, region_code_known, validate_id_for_type
+
+logger = logging.getLogger(__name__)
 
 LIVE_CONSTRAINT = "student_one_live_record_per_id_number"
 # django-simple-history keeps the reason in a 100-character column.
@@ -512,7 +515,9 @@ def _digest(*parts) -> str:
 
 
 def _assignment(schools: list[School]) -> dict:
-    """The unit that resolves a problem: the school, or the lowest bureau common to all schools."""
+    """The unit that resolves a problem: the school, or the lowest bureau common to all schools
+    (DESIGN.md §4). The schools are of one province (``problem_scan`` splits the others); raises
+    ValueError when they share no region."""
     if len({s.pk for s in schools}) == 1:
         school = schools[0]
         return {"assigned_school": school, "assigned_region": None, "assigned_path": school.path,
@@ -523,14 +528,17 @@ def _assignment(schools: list[School]) -> dict:
         while not path.startswith(common):
             common = common[:common.rstrip("/").rfind("/") + 1]
     codes = [c for c in common.split("/") if c]
-    region = Region.objects.get(code=codes[-1]) if codes else None
-    return {"assigned_school": None, "assigned_region": region, "assigned_path": common,
-            # Cross-province cases have no common bureau below the nation: the first school's province.
-            "province_code": codes[0][:2] if codes else schools[0].province_code}
+    if not codes:
+        raise ValueError("problem schools share no region (several provinces)")
+    return {"assigned_school": None, "assigned_region": Region.objects.get(code=codes[-1]), "assigned_path": common,
+            "province_code": codes[0][:2]}
 
 
-def _open_or_update(kind: str, key: str, students: list[Student], now) -> tuple[ProblemRecord, bool]:
-    schools = [s.school for s in students]
+def _open_or_update(kind: str, key: str, students: list[Student], now, *,
+                    owners: list[Student] | None = None) -> tuple[ProblemRecord, bool]:
+    """Open the problem ``kind``/``key`` with ``students`` as its members, or refresh the open one.
+    The unit that resolves it is found from the schools of ``owners`` (default: all members)."""
+    schools = [s.school for s in (owners or students)]
     problem = ProblemRecord.objects.filter(kind=kind, key=key, status=ProblemRecord.Status.OPEN).first()
     created = problem is None
     if created:
@@ -599,22 +607,43 @@ def problem_scan() -> dict[str, int]:
       another current record (DESIGN.md §4: suspected duplicate);
     * bad_id: a resident-ID number that fails its layout, check digit, region code, or disagrees
       with the gender or birth date fields.
-    Returns counts {"opened": n, "open": n, "closed": n}. Takes no arguments (no ID numbers in
-    Celery messages); called by students.tasks.scan_problem_records.
+    A duplicate within one province is one problem, resolved by the school or by the lowest bureau
+    common to the schools (DESIGN.md §4). No bureau is common to two provinces, so a duplicate
+    spanning provinces becomes one problem per province, each holding all the records (each side
+    sees the whole case) and resolved by that province's school or lowest common bureau; each
+    side deletes only its own records (``problem_resolve``).
+    Each problem is written in its own savepoint: one that fails (logged without personal data)
+    is counted and skipped, and its open record is left open, so no single group aborts the scan.
+    Returns counts {"opened": n, "open": n, "closed": n, "failed": n}. Takes no arguments (no ID
+    numbers in Celery messages); called by students.tasks.scan_problem_records.
     """
     now = timezone.now()
     current = Student.objects.filter(status__in=CURRENT_STATUSES)
     seen: set[int] = set()
+    failed: set[tuple[str, str]] = set()
     opened = 0
 
     def record(kind, key, pks):
         nonlocal opened
-        students = list(Student.objects.filter(pk__in=pks).select_related("school__region"))
+        students = list(Student.objects.filter(pk__in=pks).select_related("school__region").order_by("pk"))
         if len(students) < (1 if kind == ProblemRecord.Kind.BAD_ID else 2):
             return
-        problem, created = _open_or_update(kind, key, students, now)
-        opened += created
-        seen.add(problem.pk)
+        provinces: dict[str, list[Student]] = {}
+        for student in students:
+            provinces.setdefault(student.province_code, []).append(student)
+        parts = ([(key, students)] if len(provinces) == 1 else
+                 [(f"{key}/{code}", own) for code, own in sorted(provinces.items())])
+        for part_key, owners in parts:
+            try:
+                with transaction.atomic():
+                    problem, created = _open_or_update(kind, part_key, students, now, owners=owners)
+            except Exception as exc:  # noqa: BLE001 - one bad group must not abort the nightly scan
+                # The exception's text may quote row values: only its type goes to the log.
+                logger.error("problem_scan: %s problem %s not written (%s)", kind, part_key, type(exc).__name__)
+                failed.add((kind, part_key))
+                continue
+            opened += created
+            seen.add(problem.pk)
 
     dup_numbers = (current.exclude(id_number="").order_by().values("id_number").annotate(n=Count("id")).filter(n__gt=1)
                    .values_list("id_number", flat=True))
@@ -638,6 +667,8 @@ def problem_scan() -> dict[str, int]:
     stale = ProblemRecord.objects.filter(status=ProblemRecord.Status.OPEN).exclude(pk__in=seen)
     closed = 0
     for problem in stale:
+        if (problem.kind, problem.key) in failed:
+            continue  # not checked this time: it stays open
         problem.status = ProblemRecord.Status.RESOLVED
         problem.resolution = ProblemRecord.Resolution.CORRECTION
         problem.resolved_at = now
@@ -645,7 +676,7 @@ def problem_scan() -> dict[str, int]:
         save_with_history(problem, actor=None, reason="夜间核查自动关闭",
                           update_fields=["status", "resolution", "resolved_at", "resolution_note"])
         closed += 1
-    return {"opened": opened, "open": len(seen), "closed": closed}
+    return {"opened": opened, "open": len(seen), "closed": closed, "failed": len(failed)}
 
 
 def _problem_persists(problem: ProblemRecord) -> bool:
@@ -673,8 +704,11 @@ def problem_resolve(*, actor, problem: ProblemRecord, resolution: str, note: str
     optional uploaded JPG/PNG/PDF ≤ 2 MB), "correction" (变更: the data have been corrected, by a
     draft edit or an approved key-data correction; refused while the problem still shows), or
     "deletion" (删除: ``keep`` is the member the attending school keeps; every other current
-    member becomes status deleted). ``actor`` needs ``edit_students`` on the assigned unit (the
-    school, or the lowest common bureau for cross-school cases). Appends a decision audit event.
+    member becomes status deleted; in a case spanning provinces only members inside the assigned
+    unit, so keeping this side's record while another province's stays is refused). ``actor``
+    needs ``edit_students`` on the assigned unit (the school, or the lowest common bureau for
+    cross-school cases; for cross-province cases, that of its own province). Appends a decision
+    audit event.
     Raises PermissionDenied or ValidationError.
     """
     require_unit_perm(actor, "edit_students", problem)
@@ -694,13 +728,17 @@ def problem_resolve(*, actor, problem: ProblemRecord, resolution: str, note: str
         members = list(problem.students.all())
         if keep is None or keep.pk not in {m.pk for m in members}:
             raise ValidationError({"keep": "请选择保留的学籍（学生实际就读学校的学籍）"})
-        for other in members:
-            if other.pk != keep.pk and other.status in CURRENT_STATUSES:
-                if other.status == StudentStatus.DRAFT:
-                    student_delete_draft(actor=actor, student=other, reason=f"问题学籍#{problem.pk}：删除重复草稿")
-                else:
-                    student_status_set(actor=actor, student=other, status=StudentStatus.DELETED,
-                                       reason=f"问题学籍#{problem.pk}：删除重复学籍")
+        others = [m for m in members if m.pk != keep.pk and m.status in CURRENT_STATUSES]
+        # A case spanning provinces has one problem per province: each side deletes its own records.
+        if any(not m.school_path.startswith(problem.assigned_path) for m in others):
+            raise ValidationError({"keep": "其他省份的重复学籍由其所在地处理：保留本省学籍时请以佐证方式说明，"
+                                           "学生在其他省份就读时请保留该省的学籍（删除本省的重复学籍）"})
+        for other in others:
+            if other.status == StudentStatus.DRAFT:
+                student_delete_draft(actor=actor, student=other, reason=f"问题学籍#{problem.pk}：删除重复草稿")
+            else:
+                student_status_set(actor=actor, student=other, status=StudentStatus.DELETED,
+                                   reason=f"问题学籍#{problem.pk}：删除重复学籍")
     else:
         raise ValidationError({"resolution": "请选择处理方式"})
     problem.status = ProblemRecord.Status.RESOLVED
