@@ -237,6 +237,32 @@ def mask_id_number(value: str) -> str:
     return value[:6] + "*" * (len(value) - 10) + value[-4:]
 
 
+class StudentNumberSequence(models.Model):
+    """The counter of one L/J student-number prefix: ``prefix`` is the kind letter, the 6-digit area
+    code and the birth date YYYYMMDD ("L34010220180305"), ``last`` the highest 3-digit sequence
+    given out under it (-1 only inside the transaction that creates the row).
+
+    Only ``students.services.student_numbers_allocate`` writes it, with the row locked, so
+    sequences are given out once each and never again — not after the number's holder was
+    verified (L→G) or left school: a national number names one child, ever (DESIGN.md §4). Not an
+    audited record (no history): the numbers themselves are in the students' history. The
+    province is the prefix's characters 2–3 (DESIGN.md §9).
+    """
+
+    prefix = models.CharField("号段前缀", max_length=15, primary_key=True)
+    last = models.SmallIntegerField("已用最大序号")
+
+    class Meta:
+        verbose_name = "学籍号序号"
+        verbose_name_plural = "学籍号序号"
+        constraints = [
+            models.CheckConstraint(condition=Q(last__gte=-1, last__lte=999), name="student_number_sequence_range"),
+        ]
+
+    def __str__(self):
+        return f"{self.prefix}:{self.last:03d}"
+
+
 class FamilyMember(models.Model):
     """One of the two family members or guardians the national form asks for (成员1, 成员2)."""
 

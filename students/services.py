@@ -14,12 +14,13 @@ Who calls what:
 """
 
 import hashlib
+import logging
 from dataclasses import dataclass
 from datetime import date
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import Count, F, IntegerField, Q, Value
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, F, IntegerField, Max, Q, Value
 from django.db.models.functions import Cast, Mod, Substr
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -43,10 +44,13 @@ from .models import (
     ProblemMember,
     ProblemRecord,
     Student,
+    StudentNumberSequence,
     StudentStatus,
 )
 from .pinyin import name_initials, name_pinyin
 from .validators import make_j_number, make_l_number, region_code_known, validate_id_for_type
+
+logger = logging.getLogger(__name__)
 
 LIVE_CONSTRAINT = "student_one_live_record_per_id_number"
 # django-simple-history keeps the reason in a 100-character column.
@@ -366,35 +370,117 @@ def student_status_set(*, actor, student: Student, status: str, reason: str) -> 
     return student
 
 
-def _taken_sequences(prefix: str) -> set[int]:
-    used = Student.objects.filter(student_number__startswith=prefix).values_list("student_number", flat=True)
-    return {int(n[len(prefix):len(prefix) + 3]) for n in used if n[len(prefix):len(prefix) + 3].isdigit()}
+# Distinct number prefixes per statement of the allocator (SQLite takes at most 32,766 parameters).
+NUMBER_CHUNK = 900
+
+
+def _prefix_after(prefix: str) -> str:
+    """The smallest prefix above every number starting with ``prefix`` (kind + 14 digits): the
+    digits plus one, so that the range holds in any collation (no punctuation involved)."""
+    return prefix[0] + f"{int(prefix[1:]) + 1:014d}"
+
+
+def _highest_sequences_used(prefixes: list[str]) -> dict[str, int]:
+    """The highest 3-digit sequence found under each of ``prefixes`` in the students' current
+    numbers and in their history rows (a number given out before the counters existed, or since
+    replaced by a G number). Two indexed range queries per ``NUMBER_CHUNK`` prefixes."""
+    highest: dict[str, int] = {}
+    for start in range(0, len(prefixes), NUMBER_CHUNK):
+        ranges = Q()
+        for prefix in prefixes[start:start + NUMBER_CHUNK]:
+            ranges |= Q(student_number__gte=prefix, student_number__lt=_prefix_after(prefix))
+        for manager in (Student.objects, Student.history):
+            rows = (manager.filter(ranges).annotate(prefix=Substr("student_number", 1, 15)).order_by()
+                    .values("prefix").annotate(top=Max(Substr("student_number", 16, 3))).values_list("prefix", "top"))
+            for prefix, top in rows:
+                if top and top.isdigit():
+                    highest[prefix] = max(highest.get(prefix, -1), int(top))
+    return highest
+
+
+@transaction.atomic
+def _sequences_take(counts: dict[str, int]) -> dict[str, int]:
+    """Reserve ``counts[prefix]`` consecutive sequences under each prefix; return the first of each.
+
+    Counters missing so far are created first (``INSERT … ON CONFLICT DO NOTHING``, in prefix
+    order, starting after the highest sequence ever used), then all counters are locked in prefix
+    order (``SELECT … FOR UPDATE``; a concurrent allocator of the same prefix waits for this
+    transaction and then reads its result; one order for everybody, so no deadlock) and moved on.
+    Raises ValidationError, leaving the counters as they were, when a prefix has too few left.
+    """
+    prefixes = sorted(counts)
+    chunks = [prefixes[i:i + NUMBER_CHUNK] for i in range(0, len(prefixes), NUMBER_CHUNK)]
+    existing = set()
+    for chunk in chunks:
+        existing.update(StudentNumberSequence.objects.filter(prefix__in=chunk).values_list("prefix", flat=True))
+    missing = [p for p in prefixes if p not in existing]
+    if missing:
+        highest = _highest_sequences_used(missing)
+        StudentNumberSequence.objects.bulk_create(
+            [StudentNumberSequence(prefix=p, last=highest.get(p, -1)) for p in missing],
+            ignore_conflicts=True, batch_size=NUMBER_CHUNK)
+    last: dict[str, int] = {}
+    for chunk in chunks:
+        last.update(StudentNumberSequence.objects.select_for_update().filter(prefix__in=chunk).order_by("prefix")
+                    .values_list("prefix", "last"))
+    full = [p for p in prefixes if last[p] + counts[p] > 999]
+    if full:
+        prefix = full[0]
+        raise ValidationError(f"{prefix[1:7]}地区{prefix[7:11]}年{prefix[11:13]}月{prefix[13:15]}日出生的"
+                              f"{prefix[0]}学籍号已用完（每天1000个），请联系上级主管部门")
+    _sequences_write({p: last[p] + counts[p] for p in prefixes})
+    return {p: last[p] + 1 for p in prefixes}
+
+
+def _sequences_write(values: dict[str, int]) -> None:
+    """Set the counters' ``last`` values (rows locked by the caller): one statement on PostgreSQL,
+    one prepared statement executed per row elsewhere (SQLite: in-process, microseconds each)."""
+    table = connection.ops.quote_name(StudentNumberSequence._meta.db_table)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"UPDATE {table} AS s SET last = v.last FROM unnest(%s::varchar[], %s::smallint[]) "
+                           "AS v(prefix, last) WHERE s.prefix = v.prefix", [list(values), list(values.values())])
+        else:
+            cursor.executemany(f"UPDATE {table} SET last = %s WHERE prefix = %s",
+                               [(last, prefix) for prefix, last in values.items()])
 
 
 def student_numbers_allocate(students) -> None:
-    """Set a first national number on each of ``students`` that has none (in memory; the caller saves).
+    """Set a first national number on each of ``students`` that has none (in memory; the caller
+    saves them, normally in the same transaction).
 
     A student with a usable ID (type 1 with a number) gets an L (temporary) number, one without a
-    J number: area code of the school's region + birth date YYYYMMDD + the lowest free 3-digit
-    sequence + check digit (students.validators, DESIGN.md §4). Sequences are unique across the
-    database and within the batch. One query per distinct (kind, area, birth date) prefix.
-    Raises ValidationError when the 1,000 sequences of a prefix are used up.
+    J number; both are the kind letter + the 6-digit area code of the school's region + the birth
+    date YYYYMMDD + a 3-digit sequence + the ISO 7064 MOD 11-2 check digit (19 characters;
+    students.validators ``make_l_number`` / ``make_j_number``, DESIGN.md §4). Each prefix (kind,
+    area, birth date) has a counter (``StudentNumberSequence``) that only grows: a number is given
+    out once and never again, not even after its holder was verified (L→G) or left school. A
+    prefix seen for the first time starts after the highest sequence ever used under it (current
+    numbers and history rows). Within a batch the students of one prefix get consecutive
+    sequences in the order given.
+
+    Race-free: the counters stay locked until the caller's transaction ends, so two approvals at
+    the same moment wait for each other instead of taking the same number. Queries: about six per
+    900 distinct prefixes (savepoint, counters, highest used in students and history, insert,
+    lock, update), whatever the number of students. Raises ValidationError when a prefix's 1,000
+    sequences are used up (nothing is then taken or set).
     """
-    taken: dict[str, set[int]] = {}
-    for student in students:
-        if student.student_number:
-            continue
+    wanting = [s for s in students if not s.student_number]
+    if not wanting:
+        return
+    keys = []
+    for student in wanting:
         kind = NumberKind.L if student.id_type == "1" and student.id_number else NumberKind.J
-        area = student.school.region_id
-        prefix = f"{kind}{area}{student.birth_date:%Y%m%d}"
-        used = taken.setdefault(prefix, _taken_sequences(prefix))
-        sequence = next((i for i in range(1000) if i not in used), None)
-        if sequence is None:
-            raise ValidationError("该地区该出生日期的临时学籍号已用完，请联系上级主管部门")
-        used.add(sequence)
+        keys.append((kind, student.school.region_id, f"{kind}{student.school.region_id}{student.birth_date:%Y%m%d}"))
+    counts: dict[str, int] = {}
+    for _, _, prefix in keys:
+        counts[prefix] = counts.get(prefix, 0) + 1
+    following = _sequences_take(counts)
+    for student, (kind, area, prefix) in zip(wanting, keys, strict=True):
         maker = make_l_number if kind == NumberKind.L else make_j_number
-        student.student_number = maker(area_code=area, birth_date=student.birth_date, sequence=sequence)
+        student.student_number = maker(area_code=area, birth_date=student.birth_date, sequence=following[prefix])
         student.number_kind = kind
+        following[prefix] += 1
 
 
 @transaction.atomic
@@ -512,7 +598,9 @@ def _digest(*parts) -> str:
 
 
 def _assignment(schools: list[School]) -> dict:
-    """The unit that resolves a problem: the school, or the lowest bureau common to all schools."""
+    """The unit that resolves a problem: the school, or the lowest bureau common to all schools
+    (DESIGN.md §4). The schools are of one province (``problem_scan`` splits the others); raises
+    ValueError when they share no region."""
     if len({s.pk for s in schools}) == 1:
         school = schools[0]
         return {"assigned_school": school, "assigned_region": None, "assigned_path": school.path,
@@ -523,14 +611,17 @@ def _assignment(schools: list[School]) -> dict:
         while not path.startswith(common):
             common = common[:common.rstrip("/").rfind("/") + 1]
     codes = [c for c in common.split("/") if c]
-    region = Region.objects.get(code=codes[-1]) if codes else None
-    return {"assigned_school": None, "assigned_region": region, "assigned_path": common,
-            # Cross-province cases have no common bureau below the nation: the first school's province.
-            "province_code": codes[0][:2] if codes else schools[0].province_code}
+    if not codes:
+        raise ValueError("problem schools share no region (several provinces)")
+    return {"assigned_school": None, "assigned_region": Region.objects.get(code=codes[-1]), "assigned_path": common,
+            "province_code": codes[0][:2]}
 
 
-def _open_or_update(kind: str, key: str, students: list[Student], now) -> tuple[ProblemRecord, bool]:
-    schools = [s.school for s in students]
+def _open_or_update(kind: str, key: str, students: list[Student], now, *,
+                    owners: list[Student] | None = None) -> tuple[ProblemRecord, bool]:
+    """Open the problem ``kind``/``key`` with ``students`` as its members, or refresh the open one.
+    The unit that resolves it is found from the schools of ``owners`` (default: all members)."""
+    schools = [s.school for s in (owners or students)]
     problem = ProblemRecord.objects.filter(kind=kind, key=key, status=ProblemRecord.Status.OPEN).first()
     created = problem is None
     if created:
@@ -599,22 +690,43 @@ def problem_scan() -> dict[str, int]:
       another current record (DESIGN.md §4: suspected duplicate);
     * bad_id: a resident-ID number that fails its layout, check digit, region code, or disagrees
       with the gender or birth date fields.
-    Returns counts {"opened": n, "open": n, "closed": n}. Takes no arguments (no ID numbers in
-    Celery messages); called by students.tasks.scan_problem_records.
+    A duplicate within one province is one problem, resolved by the school or by the lowest bureau
+    common to the schools (DESIGN.md §4). No bureau is common to two provinces, so a duplicate
+    spanning provinces becomes one problem per province, each holding all the records (each side
+    sees the whole case) and resolved by that province's school or lowest common bureau; each
+    side deletes only its own records (``problem_resolve``).
+    Each problem is written in its own savepoint: one that fails (logged without personal data)
+    is counted and skipped, and its open record is left open, so no single group aborts the scan.
+    Returns counts {"opened": n, "open": n, "closed": n, "failed": n}. Takes no arguments (no ID
+    numbers in Celery messages); called by students.tasks.scan_problem_records.
     """
     now = timezone.now()
     current = Student.objects.filter(status__in=CURRENT_STATUSES)
     seen: set[int] = set()
+    failed: set[tuple[str, str]] = set()
     opened = 0
 
     def record(kind, key, pks):
         nonlocal opened
-        students = list(Student.objects.filter(pk__in=pks).select_related("school__region"))
+        students = list(Student.objects.filter(pk__in=pks).select_related("school__region").order_by("pk"))
         if len(students) < (1 if kind == ProblemRecord.Kind.BAD_ID else 2):
             return
-        problem, created = _open_or_update(kind, key, students, now)
-        opened += created
-        seen.add(problem.pk)
+        provinces: dict[str, list[Student]] = {}
+        for student in students:
+            provinces.setdefault(student.province_code, []).append(student)
+        parts = ([(key, students)] if len(provinces) == 1 else
+                 [(f"{key}/{code}", own) for code, own in sorted(provinces.items())])
+        for part_key, owners in parts:
+            try:
+                with transaction.atomic():
+                    problem, created = _open_or_update(kind, part_key, students, now, owners=owners)
+            except Exception as exc:  # noqa: BLE001 - one bad group must not abort the nightly scan
+                # The exception's text may quote row values: only its type goes to the log.
+                logger.error("problem_scan: %s problem %s not written (%s)", kind, part_key, type(exc).__name__)
+                failed.add((kind, part_key))
+                continue
+            opened += created
+            seen.add(problem.pk)
 
     dup_numbers = (current.exclude(id_number="").order_by().values("id_number").annotate(n=Count("id")).filter(n__gt=1)
                    .values_list("id_number", flat=True))
@@ -638,6 +750,8 @@ def problem_scan() -> dict[str, int]:
     stale = ProblemRecord.objects.filter(status=ProblemRecord.Status.OPEN).exclude(pk__in=seen)
     closed = 0
     for problem in stale:
+        if (problem.kind, problem.key) in failed:
+            continue  # not checked this time: it stays open
         problem.status = ProblemRecord.Status.RESOLVED
         problem.resolution = ProblemRecord.Resolution.CORRECTION
         problem.resolved_at = now
@@ -645,7 +759,7 @@ def problem_scan() -> dict[str, int]:
         save_with_history(problem, actor=None, reason="夜间核查自动关闭",
                           update_fields=["status", "resolution", "resolved_at", "resolution_note"])
         closed += 1
-    return {"opened": opened, "open": len(seen), "closed": closed}
+    return {"opened": opened, "open": len(seen), "closed": closed, "failed": len(failed)}
 
 
 def _problem_persists(problem: ProblemRecord) -> bool:
@@ -673,8 +787,11 @@ def problem_resolve(*, actor, problem: ProblemRecord, resolution: str, note: str
     optional uploaded JPG/PNG/PDF ≤ 2 MB), "correction" (变更: the data have been corrected, by a
     draft edit or an approved key-data correction; refused while the problem still shows), or
     "deletion" (删除: ``keep`` is the member the attending school keeps; every other current
-    member becomes status deleted). ``actor`` needs ``edit_students`` on the assigned unit (the
-    school, or the lowest common bureau for cross-school cases). Appends a decision audit event.
+    member becomes status deleted; in a case spanning provinces only members inside the assigned
+    unit, so keeping this side's record while another province's stays is refused). ``actor``
+    needs ``edit_students`` on the assigned unit (the school, or the lowest common bureau for
+    cross-school cases; for cross-province cases, that of its own province). Appends a decision
+    audit event.
     Raises PermissionDenied or ValidationError.
     """
     require_unit_perm(actor, "edit_students", problem)
@@ -694,13 +811,17 @@ def problem_resolve(*, actor, problem: ProblemRecord, resolution: str, note: str
         members = list(problem.students.all())
         if keep is None or keep.pk not in {m.pk for m in members}:
             raise ValidationError({"keep": "请选择保留的学籍（学生实际就读学校的学籍）"})
-        for other in members:
-            if other.pk != keep.pk and other.status in CURRENT_STATUSES:
-                if other.status == StudentStatus.DRAFT:
-                    student_delete_draft(actor=actor, student=other, reason=f"问题学籍#{problem.pk}：删除重复草稿")
-                else:
-                    student_status_set(actor=actor, student=other, status=StudentStatus.DELETED,
-                                       reason=f"问题学籍#{problem.pk}：删除重复学籍")
+        others = [m for m in members if m.pk != keep.pk and m.status in CURRENT_STATUSES]
+        # A case spanning provinces has one problem per province: each side deletes its own records.
+        if any(not m.school_path.startswith(problem.assigned_path) for m in others):
+            raise ValidationError({"keep": "其他省份的重复学籍由其所在地处理：保留本省学籍时请以佐证方式说明，"
+                                           "学生在其他省份就读时请保留该省的学籍（删除本省的重复学籍）"})
+        for other in others:
+            if other.status == StudentStatus.DRAFT:
+                student_delete_draft(actor=actor, student=other, reason=f"问题学籍#{problem.pk}：删除重复草稿")
+            else:
+                student_status_set(actor=actor, student=other, status=StudentStatus.DELETED,
+                                   reason=f"问题学籍#{problem.pk}：删除重复学籍")
     else:
         raise ValidationError({"resolution": "请选择处理方式"})
     problem.status = ProblemRecord.Status.RESOLVED

@@ -9,5 +9,5 @@ from .services import problem_scan
 def scan_problem_records() -> dict[str, int]:
     """Nightly: scan every current record for bad ID numbers and (suspected) duplicates and open,
     update or close problem records (students.services.problem_scan). Takes no arguments: no ID
-    numbers ever travel in a Celery message. Returns the counts {"opened", "open", "closed"}."""
+    numbers ever travel in a Celery message. Returns the counts {"opened", "open", "closed", "failed"}."""
     return problem_scan()

@@ -10,12 +10,12 @@ never none: a transfer rewrites school, grade and class in one UPDATE (``Student
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from simple_history.utils import bulk_update_with_history
 
 from audits.models import AuditEvent
 from audits.services import audit_record
 from students.models import Student, StudentStatus
 from students.services import student_numbers_allocate
+from xueji.bulk import RowsChanged, update_with_history
 from xueji.history import save_with_history
 
 from .corrections import describe, new_values
@@ -93,14 +93,31 @@ def _key_data(change: StatusChange, actor) -> str:
 
 
 def _registration(change: StatusChange, actor) -> str:
-    students = list(change.students.select_related("school__region").order_by("pk"))
+    """Make the batch's pending students active with their first numbers (L, or J without an ID).
+
+    Set-based, for batches of 20,000 (an Excel import): the students are read with the few
+    columns needed, numbered by ``student_numbers_allocate`` (its counters locked until the
+    decision commits, so concurrent approvals never take the same number), then written with one
+    history row each naming the approver and the change (``xueji.bulk.update_with_history``): a
+    constant number of statements per 5,000 students on PostgreSQL. A student no longer pending,
+    or a clash with a live record (一人一籍, student number), is a ValidationError and the whole
+    decision rolls back."""
+    students = list(change.students.select_related("school").order_by("pk")
+                    .only("pk", "status", "id_type", "id_number", "birth_date", "student_number", "number_kind",
+                          "school__region"))
     if any(s.status != StudentStatus.PENDING for s in students):
         raise ValidationError("注册批次中有学生的状态已变化，请退回后重新提交")
+    student_numbers_allocate(students)
     for student in students:
         student.status = StudentStatus.ACTIVE
-    student_numbers_allocate(students)
-    bulk_update_with_history(students, Student, ["status", "student_number", "number_kind"], default_user=actor,
-                             default_change_reason=_reason(change, "注册通过，学籍生效"))
+    try:
+        update_with_history(Student, students, ["status", "student_number", "number_kind"], actor=actor,
+                            reason=_reason(change, "注册通过，学籍生效"), where={"status": StudentStatus.PENDING})
+    except RowsChanged as exc:
+        raise ValidationError("注册批次中有学生的状态已变化，请退回后重新提交") from exc
+    except IntegrityError as exc:
+        raise ValidationError("注册批次中有学生与其他在籍学籍冲突（一人一籍或学籍号重复），"
+                              "请退回后核对，或稍后重试") from exc
     return f"{len(students)}名新生注册生效"
 
 

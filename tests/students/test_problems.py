@@ -49,7 +49,7 @@ class TestScan:
     def test_finds_each_kind_and_assigns_the_right_unit(self, cast, cross_school_duplicate, same_school_duplicate):
         bad = bad_id_student(cast)
         counts = scan_problem_records.delay().get()
-        assert counts == {"opened": 3, "open": 3, "closed": 0}
+        assert counts == {"opened": 3, "open": 3, "closed": 0, "failed": 0}
         dup = ProblemRecord.objects.get(kind="duplicate_without_id")
         assert dup.assigned_region == cast.regions["340100"] and dup.assigned_school is None  # lowest common bureau
         assert set(dup.students.all()) == set(cross_school_duplicate)
@@ -61,10 +61,10 @@ class TestScan:
 
     def test_rescan_updates_instead_of_duplicating_and_closes_what_is_gone(self, cast, same_school_duplicate):
         services.problem_scan()
-        assert services.problem_scan() == {"opened": 0, "open": 1, "closed": 0}
+        assert services.problem_scan() == {"opened": 0, "open": 1, "closed": 0, "failed": 0}
         draft = same_school_duplicate[1]
         services.student_delete_draft(actor=cast.registrar_a, student=draft)
-        assert services.problem_scan() == {"opened": 0, "open": 0, "closed": 1}
+        assert services.problem_scan() == {"opened": 0, "open": 0, "closed": 1, "failed": 0}
         assert ProblemRecord.objects.get().resolution == "correction"
 
     def test_valid_records_raise_nothing(self, cast):
@@ -247,3 +247,94 @@ class TestPages:
         problem = ProblemRecord.objects.get()
         response = client_for(cast.registrar_a).post(reverse("students:problem_detail", args=[problem.pk]), data)
         assert response.status_code == 200 and ProblemRecord.objects.get().status == "open"
+
+
+# The reviewer's reproduction: one ID number at a school in Anhui (draft) and in Hubei (active).
+CROSS_PROVINCE_NUMBER = "429004201910090248"
+
+
+@pytest.fixture
+def cross_province_duplicate(cast):
+    """The same ID number live at 彭场镇第二小学 (湖北) and as a draft at 瑶海区第一小学 (安徽)."""
+    held = make_student(cast.other_province_registrar, cast.other_school, number=CROSS_PROVINCE_NUMBER,
+                        birth=date(2019, 10, 9), gender="2", name="刘跨省", status=StudentStatus.ACTIVE)
+    draft = make_student(cast.registrar_a, cast.school_a, number=CROSS_PROVINCE_NUMBER,
+                         birth=date(2019, 10, 9), gender="2", name="刘跨省")
+    return draft, held
+
+
+class TestCrossProvince:
+    """No bureau is common to two provinces: each province's schools resolve their own side."""
+
+    def test_an_id_number_in_two_provinces_gives_each_school_its_own_problem(self, cast, cross_province_duplicate):
+        draft, held = cross_province_duplicate
+        assert services.problem_scan()["open"] == 2
+        problems = {p.province_code: p for p in ProblemRecord.objects.filter(kind="duplicate_with_id")}
+        assert set(problems) == {"34", "42"}
+        assert problems["34"].assigned_school == cast.school_a and problems["34"].assigned_path == cast.school_a.path
+        assert problems["42"].assigned_school == cast.other_school
+        for problem in problems.values():  # each side sees the whole case
+            assert set(problem.students.all()) == {draft, held}
+            assert len(problem.key) <= 80 and CROSS_PROVINCE_NUMBER not in problem.key
+
+    def test_two_drafts_without_id_in_two_provinces_are_found_on_both_sides(self, cast):
+        a = make_student(cast.registrar_a, cast.school_a, number="", id_type="Z", name="王无证",
+                         birth=date(2018, 5, 5))
+        b = make_student(cast.other_province_registrar, cast.other_school, number="", id_type="Z", name="王无证",
+                         birth=date(2018, 5, 5))
+        assert services.problem_scan() == {"opened": 2, "open": 2, "closed": 0, "failed": 0}
+        problems = ProblemRecord.objects.filter(kind="duplicate_without_id")
+        assert {p.assigned_school for p in problems} == {cast.school_a, cast.other_school}
+        assert all(set(p.students.all()) == {a, b} for p in problems)
+
+    def test_each_school_resolves_only_its_own_side(self, cast, cross_province_duplicate):
+        draft, held = cross_province_duplicate
+        services.problem_scan()
+        anhui = ProblemRecord.objects.get(province_code="34")
+        hubei = ProblemRecord.objects.get(province_code="42")
+        with pytest.raises(PermissionDenied):
+            services.problem_resolve(actor=cast.registrar_a, problem=hubei, resolution="evidence", note="x")
+        # Anhui cannot delete Hubei's record by keeping its own draft ...
+        with pytest.raises(ValidationError, match="其他省份"):
+            services.problem_resolve(actor=cast.registrar_a, problem=anhui, resolution="deletion", keep=draft)
+        held.refresh_from_db()
+        assert held.status == StudentStatus.ACTIVE
+        # ... but deletes its own draft when the child attends in Hubei; the next scan closes Hubei's side.
+        services.problem_resolve(actor=cast.registrar_a, problem=anhui, resolution="deletion", keep=held)
+        assert not Student.objects.filter(pk=draft.pk).exists()
+        assert services.problem_scan() == {"opened": 0, "open": 0, "closed": 1, "failed": 0}
+        hubei.refresh_from_db()
+        assert hubei.status == "resolved" and hubei.resolution == "correction"
+
+    def test_each_school_lists_its_own_side(self, cast, client_for, cross_province_duplicate):
+        services.problem_scan()
+        url = reverse("students:problem_list")
+        for user, province in ((cast.registrar_a, "34"), (cast.other_province_registrar, "42")):
+            listed = client_for(user).get(url).context["page_obj"].object_list
+            own = ProblemRecord.objects.get(province_code=province)
+            assert own in listed
+            response = client_for(user).get(reverse("students:problem_detail", args=[own.pk]))
+            assert response.context["can_resolve"]
+
+
+class TestScanRobustness:
+    def test_one_failing_group_neither_aborts_the_scan_nor_closes_its_open_problem(self, cast, monkeypatch,
+                                                                                   same_school_duplicate):
+        services.problem_scan()
+        existing = ProblemRecord.objects.get()
+        bad = bad_id_student(cast)
+        original = services._open_or_update
+
+        def flaky(kind, key, students, now, **kw):
+            if kind == ProblemRecord.Kind.DUPLICATE_WITH_ID:
+                from django.db import IntegrityError
+
+                ProblemRecord.objects.filter(pk=existing.pk).update(last_seen_at=now)  # undone by the savepoint
+                raise IntegrityError("simulated")
+            return original(kind, key, students, now, **kw)
+
+        monkeypatch.setattr(services, "_open_or_update", flaky)
+        assert services.problem_scan() == {"opened": 1, "open": 1, "closed": 0, "failed": 1}
+        existing.refresh_from_db()
+        assert existing.status == "open"
+        assert ProblemRecord.objects.get(kind="bad_id").students.get() == bad
