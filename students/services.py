@@ -504,8 +504,9 @@ def student_number_assign(*, actor, student: Student, reason: str = "注册通�
 
 
 @transaction.atomic
-def student_verify(*, actor, student: Student) -> Student:
+def student_verify(*, actor, student: Student, ip_address: str | None = None) -> Student:
     """Mark ``student``'s ID number as verified and assign its G number ("G" + ID number).
+    ``ip_address``: the client's, for the audit event.
 
     Only registered (active or suspended) records with a resident ID card number (type 1). The
     previous L or J number stays in history (the history row of this save holds the old value and
@@ -527,7 +528,7 @@ def student_verify(*, actor, student: Student) -> Student:
     save_with_history(student, actor=actor, reason=f"证件号核验通过，{old_kind}学籍号转为G学籍号",
                       update_fields=["student_number", "number_kind", "verified_at", "updated_at"])
     audit_record(actor=actor, kind=AuditEvent.Kind.DECISION, unit=student.school, target=student,
-                 message=f"核验学籍，{old_kind}学籍号转为G学籍号")
+                 message=f"核验学籍，{old_kind}学籍号转为G学籍号", ip_address=ip_address)
     return student
 
 

@@ -276,7 +276,7 @@ def student_verify(request, pk: int):
     student = _students(request, "edit_students", pk)
     if request.method == "POST":
         try:
-            services.student_verify(actor=request.user, student=student)
+            services.student_verify(actor=request.user, student=student, ip_address=client_ip(request))
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:

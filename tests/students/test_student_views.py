@@ -471,6 +471,8 @@ class TestVerify:
         assert client.post(reverse("students:verify", args=[active.pk])).status_code == 302
         active.refresh_from_db()
         assert active.number_kind == "G"
+        event = AuditEvent.objects.filter(target_id=str(active.pk), message__startswith="核验学籍").get()
+        assert event.ip_address == "127.0.0.1"
 
     def test_inspector_is_403(self, cast, client_for, active):
         assert client_for(cast.inspector).post(reverse("students:verify", args=[active.pk])).status_code == 403
