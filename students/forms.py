@@ -139,6 +139,7 @@ def normalise_entry_month(value) -> str:
 # Separators allowed inside a name (少数民族姓名的间隔符): the middle dot and its look-alikes.
 NAME_DOTS = "\u00b7\u2022\u2027\u30fb\uff65"
 _NAME_HAN = "\u3007\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+_PLAIN_HAN_NAME = re.compile(f"[{_NAME_HAN}]+")
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
 
 
@@ -153,6 +154,8 @@ def clean_person_name(value) -> str:
     (accented ones too), Han characters, middle dots (``NAME_DOTS``), spaces, and the hyphens and
     apostrophes of transliterated names ("Jean-Pierre", "O'Brien") are allowed; digits, emoji and
     other symbols are refused. Returns "" for blank; raises ValidationError."""
+    if isinstance(value, str) and _PLAIN_HAN_NAME.fullmatch(value):
+        return value  # the common case, already clean (an import checks 20,000 names)
     text = str(value or "").translate(_ZERO_WIDTH)
     if any(unicodedata.category(ch) == "Cc" and not ch.isspace() for ch in text):
         raise ValidationError(f"姓名{CONTROL_CHARACTERS}", code="control_characters")
