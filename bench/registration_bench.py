@@ -30,6 +30,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--students", type=int, default=10_000, help="批次人数（默认 10000）")
     parser.add_argument("--seed", type=int, default=None, help="随机种子（默认按时间）")
     parser.add_argument("--profile", action="store_true", help="输出 cProfile 前 30 项")
+    parser.add_argument("--reject", action="store_true", help="终审退回（学生回到草稿）而不是通过")
     return parser.parse_args(argv)
 
 
@@ -141,18 +142,19 @@ def main(argv=None) -> int:
         profiler = cProfile.Profile()
         profiler.enable()
     start, cpu = time.perf_counter(), time.process_time()
-    step_decide(actor=bureau, step=final, decision="approve", comment="基准测试：终审通过")
+    decision, verb = ("reject", "退回") if args.reject else ("approve", "通过")
+    step_decide(actor=bureau, step=final, decision=decision, comment=f"基准测试：终审{verb}")
     wall, own_cpu = time.perf_counter() - start, time.process_time() - cpu
     if profiler:
         import pstats
 
         profiler.disable()
         pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_SORT", "cumulative")).print_stats(30)
-    problems = verify(school, bureau, args.students)
+    problems = (verify_rejected if args.reject else verify)(school, bureau, args.students)
     if problems:
         print("结果不完整：" + "；".join(problems))
         return 1
-    print(f"终审通过 {args.students:,} 名学生：{wall:.2f} 秒，{args.students / wall:,.0f} 人/秒"
+    print(f"终审{verb} {args.students:,} 名学生：{wall:.2f} 秒，{args.students / wall:,.0f} 人/秒"
           f"（本进程CPU {own_cpu:.2f} 秒）")
     return 0
 
@@ -185,6 +187,21 @@ def verify(school, approver, count: int) -> list[str]:
     if approvals.exclude(student_number__in=numbers).exists():
         problems.append("历史记录中的学籍号与学籍不一致")
     return problems
+
+
+def verify_rejected(school, approver, count: int) -> list[str]:
+    """Check, untimed, that a rejection returned all ``count`` students to draft, each with exactly
+    one history row of it naming ``approver``. Returns the problems found (empty when complete)."""
+    from students.models import Student, StudentStatus
+
+    students = Student.objects.filter(school=school)
+    counts = {
+        "草稿学生": (students.filter(status=StudentStatus.DRAFT).count(), count),
+        "退回历史记录": (Student.history.filter(school=school, history_type="~", history_user=approver,
+                                             status=StudentStatus.DRAFT).count(), count),
+    }
+    print("  核对：" + "，".join(f"{name} {got:,}" for name, (got, _) in counts.items()))
+    return [f"{name} {got:,}（应为 {want:,}）" for name, (got, want) in counts.items() if got != want]
 
 
 if __name__ == "__main__":
