@@ -31,3 +31,9 @@ def test_the_check_reports_a_missing_history_row(cast, capsys):
     Student.history.filter(school=school, history_type="~").first().delete()  # a bench check, not a service
     problems = registration_bench.verify(school, approver, 3)
     assert any("注册通过历史记录 2" in p for p in problems)
+
+
+def test_a_small_batch_is_rejected_and_verified(cast, capsys):
+    assert registration_bench.main(["--students", "5", "--seed", "9", "--reject"]) == 0
+    out = capsys.readouterr().out
+    assert "终审退回 5 名学生" in out and "草稿学生 5" in out
