@@ -37,7 +37,7 @@ from agreements.rules import (
 )
 from schools.models import Grade, Region, SchoolClass
 
-from .models import KEY_DATA_FIELDS, FamilyMember, ProblemRecord, Student, mask_id_number
+from .models import CURRENT_STATUSES, KEY_DATA_FIELDS, FamilyMember, ProblemRecord, Student, mask_id_number
 from .selectors import id_number_holders
 from .services import FAMILY_DATA_FIELDS, STUDENT_DATA_FIELDS
 from .validators import MAX_RAW_LENGTH, validate_id_for_type
@@ -652,7 +652,7 @@ class ProblemResolveForm(forms.Form):
 
     def __init__(self, *args, problem: ProblemRecord, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["keep"].queryset = problem.students.select_related("school")
+        self.fields["keep"].queryset = problem.students.filter(status__in=CURRENT_STATUSES).select_related("school")
         self.fields["keep"].label_from_instance = lambda s: f"{s.name}（{s.school.name}，{s.get_status_display()}）"
 
 

@@ -180,8 +180,11 @@ class IdNumberHolder:
 
     @property
     def code(self) -> str:
-        """"id_number_own_school", or "id_number_live_elsewhere" (the page then offers a transfer)."""
-        return "id_number_own_school" if self.own_school else "id_number_live_elsewhere"
+        """"id_number_own_school"; "id_number_pending_elsewhere" (still being registered there:
+        nothing to transfer yet); or "id_number_live_elsewhere" (the page then offers a transfer)."""
+        if self.own_school:
+            return "id_number_own_school"
+        return "id_number_pending_elsewhere" if self.status == StudentStatus.PENDING else "id_number_live_elsewhere"
 
     @property
     def message(self) -> str:
@@ -191,6 +194,9 @@ class IdNumberHolder:
         label = StudentStatus(self.status).label
         if self.own_school:
             return f"本校已有该身份证件号的学籍（状态：{label}），请勿重复录入"
+        if self.status == StudentStatus.PENDING:
+            return (f"该身份证件号已在{self.school_name}有学籍（状态：{label}，正在注册审核），不能重复注册；"
+                    "请与该校核实学生实际就读学校")
         return (f"该身份证件号已在{self.school_name}有学籍（状态：{label}），不能重复注册；"
                 "如学生已转入本校，请发起转学")
 

@@ -809,14 +809,24 @@ def problem_resolve(*, actor, problem: ProblemRecord, resolution: str, note: str
         if _problem_persists(problem):
             raise ValidationError("问题仍然存在：请先更正数据（草稿可直接修改，已注册学籍须通过关键数据变更）")
     elif resolution == ProblemRecord.Resolution.DELETION:
-        members = list(problem.students.all())
-        if keep is None or keep.pk not in {m.pk for m in members}:
+        # Locked: the two provinces of one case may resolve at the same time, each keeping the
+        # other's record; the second must see what the first deleted.
+        members = list(problem.students.select_for_update().order_by("pk"))
+        kept = next((m for m in members if keep is not None and m.pk == keep.pk), None)
+        if kept is None:
             raise ValidationError({"keep": "请选择保留的学籍（学生实际就读学校的学籍）"})
-        others = [m for m in members if m.pk != keep.pk and m.status in CURRENT_STATUSES]
+        if kept.status not in CURRENT_STATUSES:
+            raise ValidationError({"keep": f"该学籍已{kept.get_status_display()}，不能保留：请保留学生现有的学籍"})
+        others = [m for m in members if m.pk != kept.pk and m.status in CURRENT_STATUSES]
         # A case spanning provinces has one problem per province: each side deletes its own records.
         if any(not m.school_path.startswith(problem.assigned_path) for m in others):
             raise ValidationError({"keep": "其他省份的重复学籍由其所在地处理：保留本省学籍时请以佐证方式说明，"
                                            "学生在其他省份就读时请保留该省的学籍（删除本省的重复学籍）"})
+        # A registered record ends only through its own business (transfer, withdrawal ...): keeping
+        # a draft in its place would move the child without a transfer.
+        if kept.status == StudentStatus.DRAFT and any(m.status in LIVE_STATUSES for m in others):
+            raise ValidationError({"keep": "不能为保留草稿而删除已注册的学籍：学生已到本校就读时请办理转学，"
+                                           "否则请保留已注册的学籍（删除草稿）"})
         for other in others:
             if other.status == StudentStatus.DRAFT:
                 student_delete_draft(actor=actor, student=other, reason=f"问题学籍#{problem.pk}：删除重复草稿")

@@ -206,8 +206,8 @@ class TestDuplicates:
         rows = student_rows(2)
         _existing(cast, rows[0], school=cast.school_b, user=cast.registrar_b, live=True, status="pending")
         [(row, column, message)] = messages(check(cast, xlsx_bytes(rows)))
-        assert message == (f"该身份证件号已在{cast.school_b.name}有学籍（状态：待审核），不能重复注册；"
-                           "如学生已转入本校，请发起转学")
+        assert message == (f"该身份证件号已在{cast.school_b.name}有学籍（状态：待审核，正在注册审核），不能重复注册；"
+                           "请与该校核实学生实际就读学校")
         assert "/" not in message
 
 

@@ -306,6 +306,24 @@ class TestCrossProvince:
         hubei.refresh_from_db()
         assert hubei.status == "resolved" and hubei.resolution == "correction"
 
+    def test_neither_side_can_leave_the_child_without_a_record(self, cast, cross_province_duplicate):
+        # Review: Hubei kept Anhui's draft (deleting its own active record), then Anhui kept Hubei's
+        # record (deleting its draft): nothing current was left.
+        draft, held = cross_province_duplicate
+        services.problem_scan()
+        anhui = ProblemRecord.objects.get(province_code="34")
+        hubei = ProblemRecord.objects.get(province_code="42")
+        with pytest.raises(ValidationError, match="不能为保留草稿而删除已注册的学籍"):
+            services.problem_resolve(actor=cast.other_province_registrar, problem=hubei, resolution="deletion",
+                                     keep=draft)
+        held.refresh_from_db()
+        assert held.status == StudentStatus.ACTIVE
+        services.student_status_set(actor=cast.other_province_registrar, student=held,
+                                    status=StudentStatus.DELETED, reason="测试：另一处已删除")
+        with pytest.raises(ValidationError, match="不能保留"):
+            services.problem_resolve(actor=cast.registrar_a, problem=anhui, resolution="deletion", keep=held)
+        assert Student.objects.filter(pk=draft.pk).exists()
+
     def test_each_school_lists_its_own_side(self, cast, client_for, cross_province_duplicate):
         services.problem_scan()
         url = reverse("students:problem_list")

@@ -292,11 +292,21 @@ class TestIdNumberAlreadyHeld:
 
     def test_a_live_record_elsewhere_names_the_school_and_status_and_offers_a_transfer(self, cast):
         number = self.number()
+        make_student(cast.registrar_b, cast.school_b, number=number, gender="2", status=StudentStatus.ACTIVE)
+        entry = entry_for(cast.school_a, {"id_number": number})
+        assert field_errors(entry, "id_number") == [
+            f"该身份证件号已在{cast.school_b.name}有学籍（状态：在籍），不能重复注册；如学生已转入本校，请发起转学"]
+        assert entry.form.has_error("id_number", "id_number_live_elsewhere")
+
+    def test_a_pending_record_elsewhere_offers_no_transfer(self, cast):
+        # Review: a record still being registered cannot be transferred yet.
+        number = self.number()
         make_student(cast.registrar_b, cast.school_b, number=number, gender="2", status=StudentStatus.PENDING)
         entry = entry_for(cast.school_a, {"id_number": number})
         assert field_errors(entry, "id_number") == [
-            f"该身份证件号已在{cast.school_b.name}有学籍（状态：待审核），不能重复注册；如学生已转入本校，请发起转学"]
-        assert entry.form.has_error("id_number", "id_number_live_elsewhere")
+            f"该身份证件号已在{cast.school_b.name}有学籍（状态：待审核，正在注册审核），不能重复注册；"
+            "请与该校核实学生实际就读学校"]
+        assert entry.form.has_error("id_number", "id_number_pending_elsewhere")
 
     def test_a_draft_elsewhere_does_not_count_nor_the_record_being_edited(self, cast):
         number = self.number()
