@@ -16,6 +16,7 @@ code fields take codes (the import translates names such as 汉族 with students
 booleans take True/False; dates take ``date`` or text YYYYMMDD / YYYY-MM-DD.
 """
 
+import calendar
 import copy
 import re
 import unicodedata
@@ -118,7 +119,22 @@ class LenientDateField(forms.DateField):
             if re.fullmatch(r"[0-9]{5}(\.[0-9]+)?", value):
                 raise ValidationError(f"“{value}”是 Excel 的日期序号，请填写 {DATE_FORMATS_HELP}（如 2018-03-01），"
                                       "或将单元格设为日期格式", code="invalid")
+            _check_day_exists(value)
         return super().to_python(value)
+
+
+def _check_day_exists(text: str) -> None:
+    # A well-formed date that is not in the calendar (2018-02-30, 20190230) is not a format error.
+    match = (re.fullmatch(r"([0-9]{4})[-/.]([0-9]{1,2})[-/.]([0-9]{1,2})", text)
+             or re.fullmatch(r"([0-9]{4})([0-9]{2})([0-9]{2})", text))
+    if not match:
+        return
+    year, month, day = (int(part) for part in match.groups())
+    if not 1 <= month <= 12:
+        raise ValidationError(f"日期不存在：没有{month}月（{year}年）", code="invalid")
+    last = calendar.monthrange(year, month)[1] if year >= 1 else 31
+    if not 1 <= day <= last:
+        raise ValidationError(f"日期不存在：{year}年{month}月只有{last}天", code="invalid")
 
 
 def normalise_entry_month(value) -> str:
@@ -182,8 +198,11 @@ def check_other_id_number(id_type: str, number: str) -> None:
 
 def _fit_fields(form: forms.BaseForm) -> None:
     """Every text field of ``form`` refuses a NUL with "不能包含控制字符" (Django's own Chinese
-    message reads "不允许是用空字符串。")."""
+    message reads "不允许是用空字符串。") and a too long value with a plain "最多N个字符" (Django's
+    reads "确保该变量包含不超过 N 字符")."""
     for field in form.fields.values():
+        if getattr(field, "max_length", None):
+            field.error_messages["max_length"] = "最多%(limit_value)d个字符（现为%(show_value)d个）"
         if any(isinstance(v, ProhibitNullCharactersValidator) for v in field.validators):
             field.validators = [ProhibitNullCharactersValidator(message=CONTROL_CHARACTERS)
                                 if isinstance(v, ProhibitNullCharactersValidator) else v for v in field.validators]

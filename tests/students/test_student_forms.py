@@ -234,11 +234,23 @@ def test_birth_dates_in_chinese_or_full_width_are_accepted(cast, typed):
     assert entry.cleaned()[0]["birth_date"] == date(2018, 3, 5)
 
 
-@pytest.mark.parametrize("typed", ["43164", "2018年13月1日", "五月", "03/05/2018"])
+@pytest.mark.parametrize("typed", ["43164", "五月", "03/05/2018"])
 def test_an_unreadable_date_says_which_formats_are_accepted(cast, typed):
     [message] = field_errors(entry_for(cast.school_a, {"birth_date": typed}), "birth_date")
     assert "YYYY-MM-DD 或 YYYYMMDD" in message
     assert ("Excel" in message) == (typed == "43164")
+
+
+def test_a_too_long_name_says_how_long_it_may_be(cast):
+    assert field_errors(entry_for(cast.school_a, {"name": "张" * 60}), "name") == ["最多50个字符（现为60个）"]
+
+
+@pytest.mark.parametrize(("typed", "message"), [
+    ("2018-02-30", "日期不存在：2018年2月只有28天"), ("20190230", "日期不存在：2019年2月只有28天"),
+    ("2018年13月1日", "日期不存在：没有13月（2018年）"), ("2016/4/31", "日期不存在：2016年4月只有30天"),
+])
+def test_a_well_formed_date_not_in_the_calendar_says_so(cast, typed, message):
+    assert field_errors(entry_for(cast.school_a, {"birth_date": typed}), "birth_date") == [message]
 
 
 @pytest.mark.parametrize(("typed", "stored"), [
